@@ -1,0 +1,56 @@
+/**
+ * The event contract (DESIGN.md): the MQTT payload, the `analyze --format json` line and the
+ * `events export` line. Fields are only ever added, never renamed.
+ */
+import { v7 as uuidv7 } from 'uuid';
+
+export type Category = 'threat' | 'human' | 'wildlife' | 'environment';
+export const CATEGORIES: readonly Category[] = ['threat', 'human', 'wildlife', 'environment'];
+
+export interface ModelLabelScore {
+  label: string;
+  score: number;
+}
+
+export interface ModelRef {
+  name: string;
+  version: string;
+  sha256: string;
+}
+
+export interface ClipRef {
+  path: string;
+  format: 'flac' | 'wav';
+  durationMs: number;
+  sha256: string;
+}
+
+export interface EarshotEvent {
+  /** UUIDv7, made when the event opens: the dedupe key downstream. */
+  id: string;
+  /** Per-device monotonic counter. */
+  seq: number;
+  device: string;
+  /** Alert label from the class map (gunshot, chainsaw, ...). */
+  label: string;
+  category: Category;
+  /** Peak smoothed score of the event, 0–1. */
+  confidence: number;
+  /** ISO 8601 UTC. */
+  start: string;
+  end: string;
+  modelLabels: ModelLabelScore[];
+  model: ModelRef;
+  location?: { lat: number; lon: number };
+  clip?: ClipRef;
+  clockSynced: boolean;
+  /** Offline analysis only. */
+  file?: string;
+  startSec?: number;
+  endSec?: number;
+}
+
+/** A new event id: UUIDv7, so ids sort by creation time. */
+export function newEventId(nowMs?: number): string {
+  return nowMs === undefined ? uuidv7() : uuidv7({ msecs: nowMs });
+}
