@@ -6,12 +6,11 @@ export const REFERENCE_END = '<!-- config-reference:end -->';
 
 function accepted(key: KeyInfo): string {
   if (key.meta.accepts) return key.meta.accepts;
-  if (key.values) return key.values.map((v) => `\`${String(v)}\``).join(' \\| ');
-  const checks = (unwrap(key.schema).base as unknown as { _zod: { bag?: Record<string, unknown> } })._zod.bag ?? {};
-  const range = [checks.minimum !== undefined ? `≥ ${String(checks.minimum)}` : '', checks.maximum !== undefined ? `≤ ${String(checks.maximum)}` : '']
-    .filter(Boolean)
-    .join(', ');
-  const kind = key.kind === 'structured' ? 'mapping/list' : key.kind;
+  if (key.values) return key.values.map((v) => `\`${String(v)}\``).join(', ');
+  const base = unwrap(key.schema).base as unknown as { minValue?: number | null; maxValue?: number | null; isInt?: boolean };
+  const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < Number.MAX_SAFE_INTEGER;
+  const range = [finite(base.minValue) ? `≥ ${base.minValue}` : '', finite(base.maxValue) ? `≤ ${base.maxValue}` : ''].filter(Boolean).join(', ');
+  const kind = key.kind === 'structured' ? 'mapping/list' : key.kind === 'number' && base.isInt ? 'integer' : key.kind;
   return range ? `${kind} (${range})` : kind;
 }
 

@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { cliPath } from './paths.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the compiled `earshot` binary as a user would (build first: `npm test` does). */
+export function runEarshot(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): CliResult {
+  // Start from a clean EARSHOT_* environment so the developer's shell cannot leak into tests.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EARSHOT_') || k === 'EARSHOT_MODEL_MIRROR') env[k] = v;
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
+    env: { ...env, ...opts.env },
+    cwd: opts.cwd,
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
