@@ -1,0 +1,166 @@
+/**
+ * The class map: model labels → alert labels (gunshot, chainsaw, ...). Loaded from YAML,
+ * checked against the model's label list, merged with the per-label settings of the
+ * configuration, and compiled into index arrays so scoring a window is a few multiplications.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import * as z from 'zod';
+import { ConfigError, InputMissingError, errnoCode } from '../agent/errors.js';
+import { CATEGORIES, type Category, type ModelLabelScore } from '../agent/event.js';
+import type { LabelSettings } from '../config/schema.js';
+
+const COMPONENT = 'classmap';
+
+const evidenceSchema = z.strictObject({ label: z.string().min(1), weight: z.number().min(0).max(1).default(1) });
+const labelSchema = z.strictObject({
+  category: z.enum(CATEGORIES as [Category, ...Category[]]),
+  threshold: z.number().min(0).max(1),
+  combine: z.enum(['max', 'noisy_or']).default('max'),
+  evidence: z.array(evidenceSchema).min(1),
+  minWindows: z.number().int().min(1).default(1),
+  keepClips: z.boolean().default(true),
+  enabled: z.boolean().default(true),
+});
+const classMapSchema = z.strictObject({
+  version: z.literal(1),
+  model: z.string().min(1),
+  closeRatio: z.number().gt(0).max(1).default(0.6),
+  mergeGapSec: z.number().min(0).default(2),
+  labels: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/), labelSchema),
+});
+
+export type ClassMapFile = z.output<typeof classMapSchema>;
+export type Combine = 'max' | 'noisy_or';
+
+export interface AlertLabel {
+  name: string;
+  category: Category;
+  threshold: number;
+  /** Score below which an open event counts a quiet hop. */
+  closeThreshold: number;
+  combine: Combine;
+  minWindows: number;
+  keepClips: boolean;
+  enabled: boolean;
+  /** Indices into the model's outputs, with their weights. */
+  indices: Int32Array;
+  weights: Float32Array;
+}
+
+export interface ClassMap {
+  model: string;
+  mergeGapSec: number;
+  labels: AlertLabel[];
+  /** Model label names by output index (for reporting evidence). */
+  modelLabels: readonly string[];
+}
+
+/** The class map shipped with Earshot (models/classmap.yaml beside this module or its source). */
+export function defaultClassMapPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [path.join(here, 'classmap.yaml'), path.join(here, '..', '..', 'models', 'classmap.yaml')]) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return path.join(here, 'classmap.yaml');
+}
+
+function fail(file: string, issues: string[]): never {
+  throw new ConfigError(`${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'} in the class map\n${issues.map((i) => `  ${i}`).join('\n')}`, {
+    component: COMPONENT,
+    code: 'classmap.invalid',
+    issues,
+  });
+}
+
+/** Parses and checks a class map file against the model's labels. */
+export function parseClassMap(text: string, file: string, modelLabels: readonly string[]): ClassMapFile {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text);
+  } catch (err) {
+    fail(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const result = classMapSchema.safeParse(raw);
+  if (!result.success) {
+    fail(
+      file,
+      result.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`),
+    );
+  }
+  const known = new Set(modelLabels);
+  const issues: string[] = [];
+  for (const [name, label] of Object.entries(result.data.labels)) {
+    label.evidence.forEach((e, i) => {
+      if (!known.has(e.label)) issues.push(`labels.${name}.evidence.${i}.label: "${e.label}" is not a label of model ${result.data.model}`);
+    });
+  }
+  if (issues.length) fail(file, issues);
+  return result.data;
+}
+
+export function readClassMap(file: string, modelLabels: readonly string[]): ClassMapFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') throw new InputMissingError(`${file}: class map not found`, { component: COMPONENT, code: 'classmap.missing' });
+    throw err;
+  }
+  return parseClassMap(text, file, modelLabels);
+}
+
+/**
+ * Compiles a class map with the configuration's per-label settings applied. A setting for a
+ * label the map does not have is a configuration error naming `detection.labels.<name>`.
+ */
+export function compileClassMap(map: ClassMapFile, modelLabels: readonly string[], overrides: Record<string, LabelSettings> = {}): ClassMap {
+  const unknown = Object.keys(overrides).filter((name) => !(name in map.labels));
+  if (unknown.length) {
+    const accepted = Object.keys(map.labels).join(', ');
+    const issues = unknown.map((name) => `detection.labels.${name}: not a label of the class map; accepted: ${accepted}`);
+    throw new ConfigError(issues.join('\n'), { component: COMPONENT, code: 'config.unknown-label', issues });
+  }
+  const index = new Map(modelLabels.map((l, i) => [l, i]));
+  const labels = Object.entries(map.labels).map(([name, l]): AlertLabel => {
+    const o = overrides[name] ?? {};
+    const threshold = o.threshold ?? l.threshold;
+    return {
+      name,
+      category: l.category,
+      threshold,
+      closeThreshold: threshold * map.closeRatio,
+      combine: l.combine,
+      minWindows: l.minWindows,
+      keepClips: o.keepClips ?? l.keepClips,
+      enabled: o.enabled ?? l.enabled,
+      indices: Int32Array.from(l.evidence.map((e) => index.get(e.label)!)),
+      weights: Float32Array.from(l.evidence.map((e) => e.weight)),
+    };
+  });
+  return { model: map.model, mergeGapSec: map.mergeGapSec, labels, modelLabels };
+}
+
+/** One alert label's score from a window's model probabilities. */
+export function labelScore(label: AlertLabel, probs: ArrayLike<number>): number {
+  if (label.combine === 'max') {
+    let best = 0;
+    for (let i = 0; i < label.indices.length; i++) best = Math.max(best, label.weights[i]! * probs[label.indices[i]!]!);
+    return best;
+  }
+  let miss = 1;
+  for (let i = 0; i < label.indices.length; i++) miss *= 1 - label.weights[i]! * probs[label.indices[i]!]!;
+  return 1 - miss;
+}
+
+/** The strongest pieces of evidence for a label in one window, strongest first. */
+export function topEvidence(label: AlertLabel, probs: ArrayLike<number>, modelLabels: readonly string[], n = 3): ModelLabelScore[] {
+  const all: ModelLabelScore[] = [];
+  for (let i = 0; i < label.indices.length; i++) {
+    const idx = label.indices[i]!;
+    all.push({ label: modelLabels[idx]!, score: probs[idx]! });
+  }
+  return all.sort((a, b) => b.score - a.score).slice(0, n);
+}

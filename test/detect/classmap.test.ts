@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../agent/errors.js';
+import { compileClassMap, defaultClassMapPath, labelScore, parseClassMap, readClassMap, topEvidence } from '../../models/classmap.js';
+import { sharedModelsDir } from '../helpers/paths.js';
+
+/** The AudioSet display names, in output order, from the shared model folder. */
+function audiosetLabels(): string[] {
+  const csv = fs.readFileSync(path.join(sharedModelsDir, 'efficientat-mn04', 'class_labels_indices.csv'), 'utf8');
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.slice(line.indexOf('"') + 1, line.lastIndexOf('"')));
+}
+
+const labels = audiosetLabels();
+
+function issuesOf(fn: () => unknown): readonly string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the shipped class map', () => {
+  const map = readClassMap(defaultClassMapPath(), labels);
+  const compiled = compileClassMap(map, labels);
+
+  it('covers the required alert labels with categories', () => {
+    const byName = Object.fromEntries(compiled.labels.map((l) => [l.name, l.category]));
+    expect(byName).toMatchObject({ gunshot: 'threat', chainsaw: 'threat', vehicle: 'threat', human_voice: 'human', dog: 'human', bird: 'wildlife', frog: 'wildlife', insect: 'wildlife', rain: 'environment', wind: 'environment', thunder: 'environment' });
+  });
+
+  it('counts fireworks-like tags as gunshot evidence', () => {
+    const gun = compiled.labels.find((l) => l.name === 'gunshot')!;
+    const probs = new Float32Array(labels.length);
+    probs[labels.indexOf('Fireworks')] = 0.3;
+    probs[labels.indexOf('Firecracker')] = 0.21;
+    const score = labelScore(gun, probs);
+    // noisy-or of two pieces of evidence beats either alone
+    expect(score).toBeGreaterThan(0.8 * 0.3);
+    expect(score).toBeCloseTo(1 - (1 - 0.8 * 0.3) * (1 - 0.8 * 0.21), 6);
+    expect(topEvidence(gun, probs, labels, 2).map((e) => e.label)).toEqual(['Fireworks', 'Firecracker']);
+  });
+
+  it('keeps no voice clips by default (privacy)', () => {
+    expect(compiled.labels.find((l) => l.name === 'human_voice')!.keepClips).toBe(false);
+  });
+
+  it('applies configuration overrides and rejects unknown labels', () => {
+    const c = compileClassMap(map, labels, { gunshot: { threshold: 0.2 }, dog: { enabled: false } });
+    expect(c.labels.find((l) => l.name === 'gunshot')!.threshold).toBe(0.2);
+    expect(c.labels.find((l) => l.name === 'dog')!.enabled).toBe(false);
+    const issues = issuesOf(() => compileClassMap(map, labels, { gunshoot: { threshold: 0.2 } }));
+    expect(issues[0]).toMatch(/^detection\.labels\.gunshoot: not a label of the class map; accepted: gunshot, /);
+  });
+});
+
+describe('bad class maps give clear errors', () => {
+  it('names a model label the model does not have', () => {
+    const text = 'version: 1\nmodel: m\nlabels:\n  gunshot:\n    category: threat\n    threshold: 0.3\n    evidence: [{label: "Gun shot"}]\n';
+    expect(issuesOf(() => parseClassMap(text, 'map.yaml', labels))).toEqual(['labels.gunshot.evidence.0.label: "Gun shot" is not a label of model m']);
+  });
+  it('names bad fields with their path', () => {
+    const text = 'version: 1\nmodel: m\nlabels:\n  gunshot:\n    category: danger\n    threshold: 2\n    evidence: []\n';
+    const issues = issuesOf(() => parseClassMap(text, 'map.yaml', labels));
+    expect(issues.some((i) => i.startsWith('labels.gunshot.category:'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('labels.gunshot.threshold:'))).toBe(true);
+    expect(issues.some((i) => i.startsWith('labels.gunshot.evidence:'))).toBe(true);
+  });
+  it('reports YAML syntax errors with the file name', () => {
+    expect(() => parseClassMap('labels: [unclosed', 'map.yaml', labels)).toThrow(/map\.yaml: 1 problem.*\n.*not valid YAML/);
+  });
+});
