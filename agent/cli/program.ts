@@ -3,9 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, EarshotError, ExitCode, exitCodeOf } from '../errors.js';
 import { packageVersion } from '../version.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerModelsCommands } from './models-commands.js';
 import type { CliContext, RegisterCommand } from './context.js';
 
-const COMMANDS: RegisterCommand[] = [registerConfigCommands];
+const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerModelsCommands];
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('earshot')

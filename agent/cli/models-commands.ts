@@ -1,0 +1,151 @@
+/** `earshot models list|install|verify`, and `requireInstalledModel` for `run`/`analyze`. */
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { installCommand, MIRROR_ENV, ModelInstaller, parseMirrorList, type InstallProgress, type VerifyReport } from '../../models/installer.js';
+import { openInstalledModel, type InstalledModel } from '../../models/installed.js';
+import { manifestBytes, type ModelManifest } from '../../models/manifest.js';
+import { findManifest, getManifest, listManifests } from '../../models/registry.js';
+import { DataError, InputMissingError, UnavailableError } from '../errors.js';
+import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
+
+const COMPONENT = 'cli.models';
+
+export interface RequireModelOptions {
+  /** Environment for the mirror named in the hint (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** The `--config` file, so the hint installs into the same dataDir. */
+  configFile?: string;
+  /** Re-hash the files (default: sizes only). */
+  verifyHashes?: boolean;
+}
+
+/**
+ * The installed model `name` under `dataDir` (paths, manifest, labels), checked against the
+ * manifest this build ships. Throws UnavailableError (exit 69) naming the install command.
+ */
+export function requireInstalledModel(name: string, dataDir: string, opts: RequireModelOptions = {}): InstalledModel {
+  const env = opts.env ?? process.env;
+  return openInstalledModel(name, dataDir, {
+    expected: findManifest(name)?.manifest,
+    verifyHashes: opts.verifyHashes,
+    mirror: env[MIRROR_ENV],
+    configFile: opts.configFile,
+  });
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function licenceText(m: ModelManifest): string {
+  return m.licence.labels ? `${m.licence.model} (labels ${m.licence.labels})` : m.licence.model;
+}
+
+/** Percent progress on one stderr line, only on a terminal and only for files worth waiting for. */
+function progressPrinter(ctx: CliContext): ((p: InstallProgress) => void) | undefined {
+  if (!ctx.isTTY) return undefined;
+  let last = '';
+  return (p) => {
+    if (p.total < 1 << 20) return;
+    const pct = Math.floor((100 * p.bytes) / p.total);
+    const line = `  ${p.file} ${pct}% of ${mib(p.total)}`;
+    if (line === last) return;
+    last = line;
+    ctx.stderr(`\r${line}${p.bytes >= p.total ? '\n' : ''}`);
+  };
+}
+
+function verifyFailure(r: VerifyReport, hint: string): Error | undefined {
+  if (!r.installed) {
+    const why = r.staleVersion ? `installed version ${r.staleVersion} differs from version ${r.version} of this Earshot` : `not installed in ${r.dir}`;
+    return new UnavailableError(`model ${r.name}: ${why}; install it with: ${hint}`, { component: COMPONENT, code: 'model.not-installed' });
+  }
+  const missing = r.files.filter((f) => f.status === 'missing');
+  if (missing.length > 0) {
+    return new InputMissingError(`model ${r.name}: missing ${missing.map((f) => f.path).join(', ')}; reinstall with: ${hint}`, { component: COMPONENT, code: 'model.file-missing' });
+  }
+  const bad = r.files.filter((f) => f.status !== 'ok');
+  if (bad.length > 0) {
+    const lines = bad.map((f) => `  ${f.path}: expected sha256 ${f.expectedSha256} (${f.expectedSize} bytes), found ${f.actualSha256} (${f.actualSize} bytes)`);
+    return new DataError(`model ${r.name}: ${bad.length} file(s) do not match the manifest\n${lines.join('\n')}\nreinstall with: ${hint}`, { component: COMPONENT, code: 'model.file-hash' });
+  }
+  return undefined;
+}
+
+export const registerModelsCommands: RegisterCommand = (program, ctx) => {
+  const models = program.command('models').description('list, install and verify the detection models');
+  const setup = (cmd: Command) => {
+    const configFile = globalOptions(cmd).config;
+    const { config } = loadConfig({ flag: configFile, env: ctx.env });
+    const hint = (name: string) => installCommand(name, { mirror: ctx.env[MIRROR_ENV], configFile });
+    return { config, configFile, hint };
+  };
+
+  models
+    .command('list')
+    .description('models this Earshot knows, whether each is installed and intact')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { config } = setup(cmd);
+      const installer = new ModelInstaller();
+      const manifests = listManifests().map((x) => x.manifest);
+      const rows = [];
+      for (const manifest of manifests) {
+        const r = await installer.verify(manifest, config.storage.dataDir);
+        rows.push({
+          name: manifest.name,
+          version: manifest.version,
+          description: manifest.description,
+          installed: r.installed,
+          // Only meaningful for an installed model.
+          verified: r.installed ? r.ok : null,
+          sizeBytes: manifestBytes(manifest),
+          licence: manifest.licence,
+          source: manifest.source,
+          dir: r.dir,
+          default: manifest.name === config.detection.model,
+        });
+      }
+      if (opts.json) {
+        ctx.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      const table = [['NAME', 'VERSION', 'INSTALLED', 'VERIFIED', 'SIZE', 'LICENCE']];
+      rows.forEach((r, i) => {
+        table.push([`${r.name}${r.default ? ' *' : ''}`, r.version, r.installed ? 'yes' : 'no', r.verified === null ? '-' : r.verified ? 'yes' : 'NO', mib(r.sizeBytes), licenceText(manifests[i])]);
+      });
+      const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+      for (const row of table) ctx.stdout(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
+      ctx.stdout(`(* = detection.model; installed under ${config.storage.dataDir}/models)\n`);
+    });
+
+  models
+    .command('install')
+    .description(`copy a model from ${MIRROR_ENV} folders (or download it) into storage.dataDir/models, verifying every sha256`)
+    .argument('[name]', 'model name (default: detection.model from the configuration)')
+    .action(async (nameArg: string | undefined, _opts: unknown, cmd: Command) => {
+      const { config } = setup(cmd);
+      const { manifest } = getManifest(nameArg ?? config.detection.model);
+      const installer = new ModelInstaller({ onProgress: progressPrinter(ctx) });
+      const mirrors = parseMirrorList(ctx.env[MIRROR_ENV], ctx.cwd);
+      const r = await installer.install(manifest, { dataDir: config.storage.dataDir, mirrors });
+      for (const f of r.files) {
+        ctx.stdout(`  ${f.name}: ${f.action === 'present' ? 'already present, sha256 ok' : `${f.action} from ${f.source}, sha256 ok`}\n`);
+      }
+      ctx.stdout(r.changed ? `installed ${r.name} ${r.version} in ${r.dir}\n` : `${r.name} ${r.version} is already installed and verified in ${r.dir}\n`);
+    });
+
+  models
+    .command('verify')
+    .description('re-hash the installed files of a model (exit 0 ok, 65 damaged, 66/69 missing)')
+    .argument('[name]', 'model name (default: detection.model from the configuration)')
+    .action(async (nameArg: string | undefined, _opts: unknown, cmd: Command) => {
+      const { config, hint } = setup(cmd);
+      const { manifest } = getManifest(nameArg ?? config.detection.model);
+      const r = await new ModelInstaller().verify(manifest, config.storage.dataDir);
+      const failure = verifyFailure(r, hint(manifest.name));
+      if (failure) throw failure;
+      for (const f of r.files) ctx.stdout(`  ${f.name}: ok (${f.actualSha256})\n`);
+      ctx.stdout(`${r.name} ${r.version}: all ${r.files.length} files match the manifest (${r.dir})\n`);
+    });
+};
