@@ -1,0 +1,268 @@
+/**
+ * Log-mel front end (EfficientAT `AugmentMelSTFT` in eval mode when given MN04_FRONTEND):
+ * pre-emphasis → centred STFT with reflect padding → power spectrum → Kaldi mel filters →
+ * log(mel + offset) → (x + add) / divide.
+ *
+ * One code path serves batch and streaming: `melspec()` is a stream pushed once and flushed,
+ * so both give bit-identical numbers for any chunking. Frames are produced as soon as every
+ * sample they need has arrived; only the last few frames (whose windows run past the end and
+ * need right reflect-padding) wait for `flush()`.
+ */
+import { ConfigError } from '../agent/errors.js';
+import { createWindowedPower } from './fft.js';
+import { frontendParamProblems, type FrontendParams } from './frontend-params.js';
+import { kaldiMelBank, kaldiMelSegments, type MelBank } from './mel.js';
+import { hann } from './window.js';
+
+/** A log-mel spectrogram, row-major [mel][frame] (the model's layout). */
+export interface MelSpectrogram {
+  data: Float32Array;
+  nMels: number;
+  nFrames: number;
+}
+
+/** Receives each frame as it is computed; `frame` (nMels values) is reused after the call returns. */
+export type FrameSink = (frame: Float32Array, index: number) => void;
+
+export interface MelStream {
+  /** Feed samples at the front end's rate; calls `sink` for every frame now computable. Returns how many. */
+  push(samples: ArrayLike<number>, sink: FrameSink): number;
+  /** End of input: emits the remaining frames (right reflect-padded). The stream is then reset. */
+  flush(sink: FrameSink): number;
+  /** Frames emitted since the start (or the last flush/reset). */
+  readonly framesEmitted: number;
+  reset(): void;
+}
+
+export interface MelFrontend {
+  readonly params: Readonly<FrontendParams>;
+  readonly nMels: number;
+  readonly bank: MelBank;
+  /** Frames produced for `nSamples` input samples. */
+  frameCount(nSamples: number): number;
+  /** Whole-signal log-mel; `out` (nMels × frames) is used when large enough. */
+  melspec(samples: ArrayLike<number>, out?: Float32Array): MelSpectrogram;
+  createStream(): MelStream;
+}
+
+const BATCH_SLICE = 1 << 13;
+const BLOCK = 16;
+
+function slice(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  if (ArrayBuffer.isView(a)) return (a as unknown as Float32Array).subarray(from, to);
+  return Array.prototype.slice.call(a, from, to) as number[];
+}
+
+export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend {
+  const problems = frontendParamProblems(params);
+  if (problems.length > 0) {
+    throw new ConfigError(`invalid front-end parameters: ${problems.join('; ')}`, {
+      component: 'dsp.melspec',
+      code: 'frontend.params',
+      issues: problems,
+    });
+  }
+  const { nFft, winLength, hop, nMels, preEmphasis, logOffset } = params;
+  const { add, divide } = params.normalize;
+  const pad = nFft >> 1; // centred frames
+  const winOffset = (nFft - winLength) >> 1; // torch.stft zero-pads the window on both sides
+  // Frame t reads the pre-emphasised signal y[t·hop + first ... t·hop + first + winLength - 1].
+  const first = winOffset - pad;
+  const shortens = preEmphasis !== 0 ? 1 : 0;
+
+  const window = hann(winLength, params.window === 'hann-symmetric');
+  const framePower = createWindowedPower(nFft, window, winOffset);
+  const bank = kaldiMelBank({ nMels, nFft, sampleRate: params.sampleRate, fMin: params.fMin, fMax: params.fMax });
+  const { segStart, up: segUp } = kaldiMelSegments({ nMels, nFft, sampleRate: params.sampleRate, fMin: params.fMin, fMax: params.fMax });
+
+  // Scratch shared by all streams of this front end: computing a frame is synchronous and
+  // never calls out, so streams cannot interleave inside it.
+  const spec = new Float64Array(nFft / 2 + 1);
+  const melAcc = new Float64Array(nMels);
+  const edge = new Float64Array(winLength);
+
+  /** Log-mel of the frame whose windowed samples start at src[pos]; writes out[off + m·stride]. */
+  function computeFrame(src: Float64Array, pos: number, out: Float32Array, off: number, stride: number): void {
+    framePower(src, pos, spec);
+    const p = spec, up = segUp, mel = melAcc;
+    for (let s = -1; s < nMels; s++) {
+      const e = segStart[s + 2];
+      let a = 0; // Σ p·u: the up slope of filter s+1
+      let b = 0; // Σ p: a - b is the down slope of filter s
+      for (let k = segStart[s + 1]; k < e; k++) {
+        const v = p[k];
+        a += v * up[k];
+        b += v;
+      }
+      if (s >= 0) mel[s] += b - a;
+      if (s + 1 < nMels) mel[s + 1] = a;
+    }
+    for (let m = 0; m < nMels; m++) out[off + m * stride] = (Math.log(mel[m] + logOffset) + add) / divide;
+  }
+
+  function frameCountForY(nY: number): number {
+    return nY > 0 ? 1 + Math.floor(nY / hop) : 0;
+  }
+
+  function frameCount(nSamples: number): number {
+    return frameCountForY(Math.max(0, nSamples - shortens));
+  }
+
+  /** Pre-emphasised samples of one stream, kept from the oldest sample a pending frame needs. */
+  class Stream implements MelStream {
+    private y = new Float64Array(Math.max(4 * nFft, 8192));
+    private yStart = 0; // absolute index of y[0]
+    private yLen = 0; // valid values in y
+    private prevX = 0;
+    private seen = 0; // raw samples pushed
+    private next = 0; // next frame index
+    private readonly outFrame = new Float32Array(nMels);
+
+    get framesEmitted(): number {
+      return this.next;
+    }
+
+    push(samples: ArrayLike<number>, sink: FrameSink): number {
+      if (samples.length === 0) return 0;
+      this.append(samples);
+      // Emit every frame whose samples (including left-reflected ones) are all known.
+      const known = this.yStart + this.yLen;
+      let emitted = 0;
+      for (;;) {
+        const a = this.next * hop + first;
+        if (a + winLength > known || -a >= known) break;
+        this.emit(this.next, known, sink);
+        this.next++;
+        emitted++;
+      }
+      return emitted;
+    }
+
+    flush(sink: FrameSink): number {
+      const total = this.yStart + this.yLen;
+      const count = frameCountForY(total);
+      let emitted = 0;
+      while (this.next < count) {
+        this.emit(this.next, total, sink);
+        this.next++;
+        emitted++;
+      }
+      this.reset();
+      return emitted;
+    }
+
+    reset(): void {
+      this.yStart = 0;
+      this.yLen = 0;
+      this.prevX = 0;
+      this.seen = 0;
+      this.next = 0;
+    }
+
+    /** Pre-emphasis into the buffer. A separate small function so V8 optimises it on its own. */
+    private append(samples: ArrayLike<number>): void {
+      const n = samples.length;
+      this.ensureRoom(n);
+      const y = this.y;
+      let w = this.yLen;
+      let i = 0;
+      if (shortens) {
+        let prev = this.prevX;
+        if (this.seen === 0) {
+          prev = samples[0];
+          i = 1;
+        }
+        const k = preEmphasis;
+        for (; i < n; i++) {
+          const x = samples[i];
+          y[w++] = x - k * prev;
+          prev = x;
+        }
+        this.prevX = prev;
+      } else {
+        for (; i < n; i++) y[w++] = samples[i];
+      }
+      this.yLen = w;
+      this.seen += n;
+    }
+
+    private ensureRoom(extra: number): void {
+      const keepFrom = Math.max(0, Math.min(this.next * hop + first, this.yStart + this.yLen - pad - 1));
+      const drop = keepFrom - this.yStart;
+      if (drop > 0 && this.yLen + extra > this.y.length) {
+        this.y.copyWithin(0, drop, this.yLen);
+        this.yStart += drop;
+        this.yLen -= drop;
+      }
+      if (this.yLen + extra > this.y.length) {
+        const grown = new Float64Array(Math.max(this.yLen + extra, 2 * this.y.length));
+        grown.set(this.y.subarray(0, this.yLen));
+        this.y = grown;
+      }
+    }
+
+    /** Value of the reflect-padded signal at absolute index j, for a signal of total length n. */
+    private reflected(j: number, n: number): number {
+      if (n === 1) return this.y[0 - this.yStart];
+      const period = 2 * (n - 1);
+      let r = j % period;
+      if (r < 0) r += period;
+      if (r >= n) r = period - r;
+      return this.y[r - this.yStart];
+    }
+
+    private emit(t: number, total: number, sink: FrameSink): void {
+      const a = t * hop + first;
+      if (a >= 0 && a + winLength <= total) {
+        computeFrame(this.y, a - this.yStart, this.outFrame, 0, 1);
+      } else {
+        for (let i = 0; i < winLength; i++) edge[i] = this.reflected(a + i, total);
+        computeFrame(edge, 0, this.outFrame, 0, 1);
+      }
+      sink(this.outFrame, t);
+    }
+  }
+
+  function createStream(): MelStream {
+    return new Stream();
+  }
+
+  const batchStream = createStream();
+  const block = new Float32Array(BLOCK * nMels);
+
+  return {
+    params,
+    nMels,
+    bank,
+    frameCount,
+    createStream,
+    melspec(samples, out) {
+      const nFrames = frameCount(samples.length);
+      const data = out && out.length >= nMels * nFrames ? out : new Float32Array(nMels * nFrames);
+      // Frames arrive one at a time but the layout is [mel][frame]: gather BLOCK frames, then
+      // write each mel row's run of BLOCK values at once (one cache line instead of BLOCK).
+      let blockStart = 0;
+      let filled = 0;
+      const drain = (): void => {
+        for (let m = 0; m < nMels; m++) {
+          const row = m * nFrames + blockStart;
+          for (let j = 0; j < filled; j++) data[row + j] = block[j * nMels + m];
+        }
+        blockStart += filled;
+        filled = 0;
+      };
+      const sink: FrameSink = (f) => {
+        block.set(f, filled * nMels);
+        if (++filled === BLOCK) drain();
+      };
+      // Pushed in slices through one reused stream: its buffer stays small and warm (fresh
+      // large buffers cost page faults), and the numbers cannot differ from streaming.
+      const s = batchStream;
+      s.reset();
+      for (let i = 0; i < samples.length; i += BATCH_SLICE) s.push(slice(samples, i, i + BATCH_SLICE), sink);
+      s.flush(sink);
+      drain();
+      return { data, nMels, nFrames };
+    },
+  };
+}
