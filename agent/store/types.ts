@@ -1,0 +1,253 @@
+/**
+ * The Store: where every detection lives on the device until the broker has it, and the outbox,
+ * the only durable queue between detection and MQTT (DESIGN.md).
+ *
+ * The interface is synchronous on purpose: better-sqlite3 is synchronous, each call is one short
+ * transaction, and a caller never sees a half-applied change. Implementations: `SqliteStore`
+ * (the device) and `MemoryStore` (unit tests of other components); both pass
+ * test/store/store-contract.ts.
+ *
+ * Errors: asking about an event that does not exist, or changing a closed one, is a DataError
+ * (the caller has a bug or lost a race with pruning). A write that fails because the disk or the
+ * database quota is full is retried once after an emergency prune; if it still fails the loss is
+ * counted (`storeHealth().losses`) and a TransientError with code `store.full` is thrown.
+ */
+import type { ClipRef, EarshotEvent } from '../event.js';
+
+/** Outbox priority: lower goes first. */
+export const Priority = {
+  /** Alerts of threat events (gunshot, chainsaw, ...): rangers act on these. */
+  threatAlert: 0,
+  /** Alerts of every other event. */
+  eventAlert: 1,
+  /** Health samples. */
+  health: 2,
+} as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+
+/** An event as the tracker opens it: everything but `seq` (the store allocates it) and `clip`. */
+export type NewEvent = Omit<EarshotEvent, 'seq' | 'clip'>;
+
+/** What an update or close may change. `id`, `seq`, `device`, `label`, `category`, `start` are fixed. */
+export type EventPatch = Partial<Pick<EarshotEvent, 'confidence' | 'end' | 'modelLabels' | 'model' | 'location' | 'clockSynced' | 'endSec'>>;
+
+/** Where an alert goes. The store does not know the MQTT configuration; the caller names the topic. */
+export interface AlertTarget {
+  /** `<prefix>/<device>/events` for events, `<prefix>/<device>/health` for health. */
+  topic: string;
+}
+
+export type EventState = 'open' | 'closed';
+
+/**
+ * Where an event's alert is:
+ *  - pending: not enqueued yet (open event, or closed without an alert target);
+ *  - queued: in the outbox, waiting for the broker;
+ *  - delivered: acknowledged by the broker;
+ *  - dropped: removed from the outbox undelivered because the disk was about to fill (counted).
+ */
+export type AlertState = 'pending' | 'queued' | 'delivered' | 'dropped';
+
+/** An event with what the store knows about it besides the contract. */
+export interface StoredEvent {
+  event: EarshotEvent;
+  state: EventState;
+  alert: AlertState;
+  /** ISO time the broker acknowledged the alert. */
+  deliveredAt?: string;
+  /** The kept clip, with its size; also in `event.clip`. */
+  clip?: StoredClip;
+}
+
+/** A clip file kept for an event. */
+export interface StoredClip extends ClipRef {
+  bytes: number;
+  /** Sent to the operator side (a later issue); uploaded clips are pruned first. */
+  uploaded: boolean;
+}
+
+export interface EventQuery {
+  /** Only events that started at or after this time (ms since the epoch). */
+  sinceMs?: number;
+  label?: string;
+  /** Only events whose alert the broker has not acknowledged. */
+  undelivered?: boolean;
+  state?: EventState;
+  /** Most events returned (newest first when `order` is 'desc'). */
+  limit?: number;
+  /** By seq; default 'asc'. */
+  order?: 'asc' | 'desc';
+}
+
+/** One leased outbox message. `id` is what ack/nack take. */
+export interface OutboxMessage {
+  id: number;
+  kind: 'event' | 'health';
+  /** The event this alert is about (kind 'event'). */
+  eventId?: string;
+  topic: string;
+  /** JSON text, published as is. */
+  payload: string;
+  priority: Priority;
+  /** The event's seq (kind 'event'). */
+  seq?: number;
+  /** Failed attempts before this lease. */
+  attempts: number;
+  createdAt: string;
+}
+
+/** A health sample: whatever the health component measured, as a JSON-able object. */
+export interface HealthSample {
+  /** ISO time of the sample. */
+  at: string;
+  data: Record<string, unknown>;
+}
+
+/** Kinds of counted loss, persisted so a restart does not forget them. */
+export type LossKind =
+  /** Undelivered threat alerts removed because the disk was about to fill. */
+  | 'threatAlerts'
+  /** Undelivered alerts of other events removed because the disk was about to fill. */
+  | 'eventAlerts'
+  /** Undelivered health samples removed because the disk was about to fill. */
+  | 'healthSamples'
+  /** Writes that failed even after an emergency prune (the event, alert or sample is lost). */
+  | 'failedWrites'
+  /** Clips that could not be written. */
+  | 'clipWrites';
+export const LOSS_KINDS: readonly LossKind[] = ['threatAlerts', 'eventAlerts', 'healthSamples', 'failedWrites', 'clipWrites'];
+
+/** What the last corruption recovery did. Reported in health until the next one. */
+export interface RecoveryInfo {
+  /** ISO time of the recovery. */
+  at: string;
+  /** The quick_check message or the open error. */
+  reason: string;
+  /** Where the damaged file was moved (with its -wal and -shm beside it). */
+  movedTo: string;
+  /** Rows copied into the fresh database, by table. */
+  salvaged: Record<string, number>;
+  /** Rows that could not be read or were invalid, by table (a lower bound when whole pages were lost). */
+  skipped: Record<string, number>;
+}
+
+export type PruneReason = 'periodic' | 'no-space' | 'manual';
+
+/** What one prune removed and why. */
+export interface PruneReport {
+  reason: PruneReason;
+  clipsDeleted: number;
+  clipBytesFreed: number;
+  eventsDeleted: number;
+  healthDeleted: number;
+  /** Undelivered outbox messages removed under disk pressure, by loss kind. */
+  undeliveredDropped: Partial<Record<LossKind, number>>;
+  /** Pressure left after pruning (the disk is still too full even with nothing left to remove). */
+  stillLow: boolean;
+  durationMs: number;
+}
+
+export interface StoreHealth {
+  outbox: {
+    /** Messages waiting (ready or leased). */
+    depth: number;
+    byPriority: Record<Priority, number>;
+    leased: number;
+    /** ISO creation time of the oldest waiting message. */
+    oldest?: string;
+  };
+  events: { total: number; open: number };
+  clips: { count: number; bytes: number };
+  /** Bytes the database uses (pages in use, not the file size). */
+  databaseBytes: number;
+  disk?: { freeBytes: number; totalBytes: number };
+  losses: Record<LossKind, number>;
+  /** ISO time of the last broker acknowledgement. */
+  lastSyncAt?: string;
+  lastPrune?: PruneReport & { at: string };
+  /** Set once a damaged database has been moved aside and salvaged. */
+  corruptionRecovered?: RecoveryInfo;
+}
+
+export interface Store {
+  /** Opens (and for SQLite checks, migrates or recovers) the store. Call once before anything else. */
+  open(): void;
+  close(): void;
+
+  /** Records a new open event: allocates its `seq`; enqueues nothing. One transaction. */
+  openEvent(event: NewEvent): EarshotEvent;
+  /**
+   * Changes an open event. With `alert`, also enqueues its alert now (a threat's first confident
+   * update, so rangers are not kept waiting by a long event), in the same transaction.
+   */
+  updateEvent(id: string, patch: EventPatch, opts?: { alert?: AlertTarget }): EarshotEvent;
+  /**
+   * Closes an event and, with `alert`, enqueues its alert in the same transaction. An event gets
+   * at most one alert: if one was enqueued earlier and has not been leased yet, its payload is
+   * replaced by the final event; otherwise nothing more is enqueued.
+   */
+  closeEvent(id: string, patch: EventPatch, opts?: { alert?: AlertTarget }): EarshotEvent;
+  /** Records a complete (closed) event in one go and enqueues its alert: open + close in one transaction. */
+  putEvent(event: NewEvent, opts?: { alert?: AlertTarget }): EarshotEvent;
+  /** Enqueues an event's alert if it has none yet; true if this call enqueued it. */
+  enqueueAlert(id: string, target: AlertTarget): boolean;
+  /** Records the clip kept for an event (the file is already written); refreshes a not-yet-leased alert. */
+  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): void;
+
+  getEvent(id: string): StoredEvent | undefined;
+  getEventBySeq(seq: number): StoredEvent | undefined;
+  listEvents(query?: EventQuery): StoredEvent[];
+
+  /** Stores a health sample and, with `publish`, enqueues it at health priority. */
+  recordHealth(sample: HealthSample, opts?: { publish?: AlertTarget }): void;
+
+  /**
+   * Up to `n` messages to publish, by priority then seq (oldest first), skipping those waiting for
+   * a retry and those leased less than the lease timeout ago. Leased messages stay in the outbox.
+   */
+  lease(n: number): OutboxMessage[];
+  /** The broker has them: remove them from the outbox (and mark their events delivered). Unknown ids are ignored. */
+  ack(ids: readonly number[]): void;
+  /** Publishing failed: count an attempt and make them wait for a retry with backoff. */
+  nack(ids: readonly number[]): void;
+
+  /** Applies retention and quotas now (see agent/store/retention-policy.ts for the order). */
+  prune(reason?: PruneReason): PruneReport;
+  storeHealth(): StoreHealth;
+  /** Counts a loss that happened outside the store (a clip that could not be written). */
+  countLoss(kind: LossKind, n?: number): void;
+
+  /** Small durable key/value state for other components (last sync, ...). */
+  getState(key: string): string | undefined;
+  setState(key: string, value: string): void;
+}
+
+/** Retention and quota limits, in bytes and milliseconds (see `storeLimitsFromConfig`). */
+export interface StoreLimits {
+  maxDatabaseBytes: number;
+  maxClipBytes: number;
+  /** Keep at least this many bytes free on the data disk. */
+  minFreeBytes: number;
+  /** Keep at least this share (0–100) of the data disk free. */
+  minFreePercent: number;
+  /** Events with nothing waiting in the outbox, and health samples, older than this are pruned. */
+  retentionMs: number;
+}
+
+/** Outbox retry policy after a nack. */
+export interface BackoffPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 2_000, maxMs: 10 * 60_000 };
+
+/** Delay before the next attempt after `attempts` failures: doubling from baseMs, capped. */
+export function backoffDelayMs(attempts: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+}
+
+export function priorityOf(event: Pick<EarshotEvent, 'category'>): Priority {
+  return event.category === 'threat' ? Priority.threatAlert : Priority.eventAlert;
+}
