@@ -1,10 +1,13 @@
 /**
  * Real-input FFT of size n (a power of two), computed as one complex FFT of size h = n/2 on
- * z[i] = x[2i] + i·x[2i+1] followed by the standard split step. The complex FFT is
- * decimation-in-time: a bit-reversed load fused with the first radix-2 stage, then radix-4
- * stages (half the passes over memory of radix-2, 3 instead of 4 complex multiplies per 4
- * points). Everything a transform needs (bit reversal, twiddles, gather tables) is computed
- * once by the factory; a transform allocates nothing.
+ * z[i] = x[2i] + i·x[2i+1] followed by the standard split step.
+ *
+ * The complex FFT is decimation-in-frequency: it reads its input in natural order (so the
+ * packing, and for STFT frames the windowing, is fused into the first radix-2 stage with
+ * contiguous loads and no work for the zero padding), runs radix-4 stages (half the passes
+ * over memory of radix-2, 3 complex multiplies per 4 points), and leaves the spectrum in
+ * bit-reversed order, which the split step reads through a table. Everything a transform
+ * needs is computed once by the factory; a transform allocates nothing.
  */
 
 export interface RealFft {
@@ -19,19 +22,20 @@ export interface RealFft {
 
 /**
  * Power spectrum of one STFT frame: `window` (length ≤ size) multiplied with src[pos ...] and
- * placed at `offset` in an otherwise zero frame of `size` samples. The windowing is fused into
- * the FFT's gather, so no frame buffer is written.
+ * placed at `offset` in an otherwise zero frame of `size` samples; no frame buffer is written.
  */
 export type WindowedPower = (src: Float64Array, pos: number, out: Float64Array) => void;
 
 interface Core {
   h: number;
-  rev: Uint32Array;
   zr: Float64Array;
   zi: Float64Array;
-  /** Radix-4 stages over zr/zi, after a load that has done the first radix-2 stage. */
+  /** e^{-2πi·j/h}, j < h/2: the twiddles of the first (fused) radix-2 stage. */
+  w1r: Float64Array;
+  w1i: Float64Array;
+  /** The stages after the first, over zr/zi. */
   stages(): void;
-  /** |X[k]|², k = 0..h, from the complex transform in zr/zi. */
+  /** |X[k]|², k = 0..h, from the bit-reversed complex transform in zr/zi. */
   splitPower(out: Float64Array | Float32Array): void;
   splitComplex(re: Float64Array, im: Float64Array): void;
 }
@@ -45,24 +49,34 @@ function checkSize(size: number): void {
 function createCore(size: number): Core {
   const h = size >> 1;
   const bits = Math.log2(h);
-  const rev = new Uint32Array(h);
+  const rev = new Int32Array(h);
   for (let i = 0; i < h; i++) {
     let r = 0;
     for (let b = 0, v = i; b < bits; b++, v >>= 1) r = (r << 1) | (v & 1);
     rev[i] = r;
   }
-  // After the fused load the blocks have size 2. An odd number of remaining radix-2 stages
-  // gets one trivial-twiddle radix-2 stage (m = 2) first. Radix-4 stage with sub-size m uses
-  // W_{4m}^{j}, W_{4m}^{2j}, W_{4m}^{3j} for j < m, interleaved [w1r, w1i, w2r, w2i, w3r, w3i].
-  const extraRadix2 = (bits - 1) % 2 === 1;
+  const half = h >> 1;
+  const w1r = new Float64Array(Math.max(1, half));
+  const w1i = new Float64Array(Math.max(1, half));
+  for (let j = 0; j < half; j++) {
+    w1r[j] = Math.cos((-2 * Math.PI * j) / h);
+    w1i[j] = Math.sin((-2 * Math.PI * j) / h);
+  }
+  // After the first stage the blocks have size h/2. Radix-4 stages split a block of 4m into
+  // four of m, twiddles W_{4m}^{j}, W_{4m}^{2j}, W_{4m}^{3j} (j < m) interleaved
+  // [w1r, w1i, w2r, w2i, w3r, w3i]; an odd level left over is a final trivial radix-2 stage.
   const stageM: number[] = [];
   const stageOff: number[] = [];
   let twLen = 0;
-  for (let m = extraRadix2 ? 4 : 2; m < h; m *= 4) {
+  let block = half;
+  while (block >= 4) {
+    const m = block >> 2;
     stageM.push(m);
     stageOff.push(twLen);
     twLen += 6 * m;
+    block = m;
   }
+  const finalRadix2 = block === 2;
   const tw = new Float64Array(Math.max(1, twLen));
   stageM.forEach((m, s) => {
     for (let j = 0; j < m; j++) {
@@ -76,10 +90,15 @@ function createCore(size: number): Core {
   const nStages = stageM.length;
   const mOf = Int32Array.from(stageM);
   const offOf = Int32Array.from(stageOff);
-  // Split-step twiddles e^{-2πik/n}, k < h.
-  const spRe = new Float64Array(h);
-  const spIm = new Float64Array(h);
-  for (let k = 0; k < h; k++) {
+  // Split step, per k < h/2 + 1: where Z[k] and Z[h-k] sit, and e^{-2πik/n}.
+  const nk = (h >> 1) + 1;
+  const posK = new Int32Array(nk);
+  const posL = new Int32Array(nk);
+  const spRe = new Float64Array(nk);
+  const spIm = new Float64Array(nk);
+  for (let k = 0; k < nk; k++) {
+    posK[k] = rev[k % h];
+    posL[k] = rev[(h - k) % h];
     spRe[k] = Math.cos((2 * Math.PI * k) / size);
     spIm[k] = -Math.sin((2 * Math.PI * k) / size);
   }
@@ -89,89 +108,76 @@ function createCore(size: number): Core {
   function stages(): void {
     // Local aliases: V8 keeps them in registers instead of reloading closure slots.
     const zr = zre, zi = zim, w = tw;
-    if (extraRadix2) {
-      // m = 2: twiddles 1 and -i need no multiplications.
-      for (let i = 0; i < h; i += 4) {
-        const r0 = zr[i], i0 = zi[i];
-        const r1 = zr[i + 1], i1 = zi[i + 1];
-        const r2 = zr[i + 2], i2 = zi[i + 2];
-        const r3 = zr[i + 3], i3 = zi[i + 3];
-        zr[i] = r0 + r2;
-        zi[i] = i0 + i2;
-        zr[i + 2] = r0 - r2;
-        zi[i + 2] = i0 - i2;
-        zr[i + 1] = r1 + i3; // (r3 + i·i3)·(-i) = i3 - i·r3
-        zi[i + 1] = i1 - r3;
-        zr[i + 3] = r1 - i3;
-        zi[i + 3] = i1 + r3;
-      }
-    }
-    // Radix-4 DIT. In bit-reversed layout a block's four sub-transforms sit at b (x[4n]),
-    // b+m (x[4n+2]), b+2m (x[4n+1]), b+3m (x[4n+3]); outputs X[k+qm] go to b+qm+k.
     for (let s = 0; s < nStages; s++) {
       const m = mOf[s];
       const o = offOf[s];
-      const block = 4 * m;
-      for (let b = 0; b < h; b += block) {
+      const blk = 4 * m;
+      for (let b = 0; b < h; b += blk) {
         {
           // j = 0: all twiddles are 1.
           const p0 = b, p1 = b + m, p2 = p1 + m, p3 = p2 + m;
-          const s0r = zr[p0], s0i = zi[p0];
-          const t1r = zr[p2], t1i = zi[p2];
-          const t2r = zr[p1], t2i = zi[p1];
-          const t3r = zr[p3], t3i = zi[p3];
-          const e0r = s0r + t2r, e0i = s0i + t2i;
-          const e1r = s0r - t2r, e1i = s0i - t2i;
-          const o0r = t1r + t3r, o0i = t1i + t3i;
-          const o1r = t1r - t3r, o1i = t1i - t3i;
-          zr[p0] = e0r + o0r;
-          zi[p0] = e0i + o0i;
-          zr[p2] = e0r - o0r;
-          zi[p2] = e0i - o0i;
-          zr[p1] = e1r + o1i;
-          zi[p1] = e1i - o1r;
-          zr[p3] = e1r - o1i;
-          zi[p3] = e1i + o1r;
+          const a0r = zr[p0], a0i = zi[p0], a1r = zr[p1], a1i = zi[p1];
+          const a2r = zr[p2], a2i = zi[p2], a3r = zr[p3], a3i = zi[p3];
+          const b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
+          const b2r = a1r + a3r, b2i = a1i + a3i;
+          const b3r = a1i - a3i, b3i = a3r - a1r; // (a1 - a3)·(-i)
+          zr[p0] = b0r + b2r;
+          zi[p0] = b0i + b2i;
+          zr[p1] = b0r - b2r;
+          zi[p1] = b0i - b2i;
+          zr[p2] = b1r + b3r;
+          zi[p2] = b1i + b3i;
+          zr[p3] = b1r - b3r;
+          zi[p3] = b1i - b3i;
         }
         for (let j = 1; j < m; j++) {
           const t = o + 6 * j;
-          const w1r = w[t], w1i = w[t + 1], w2r = w[t + 2], w2i = w[t + 3], w3r = w[t + 4], w3i = w[t + 5];
           const p0 = b + j, p1 = p0 + m, p2 = p1 + m, p3 = p2 + m;
-          const s0r = zr[p0], s0i = zi[p0];
-          const ar = zr[p2], ai = zi[p2];
-          const t1r = ar * w1r - ai * w1i, t1i = ar * w1i + ai * w1r;
-          const br = zr[p1], bi = zi[p1];
-          const t2r = br * w2r - bi * w2i, t2i = br * w2i + bi * w2r;
-          const cr = zr[p3], ci = zi[p3];
-          const t3r = cr * w3r - ci * w3i, t3i = cr * w3i + ci * w3r;
-          const e0r = s0r + t2r, e0i = s0i + t2i; // T0 + T2
-          const e1r = s0r - t2r, e1i = s0i - t2i; // T0 - T2
-          const o0r = t1r + t3r, o0i = t1i + t3i; // T1 + T3
-          const o1r = t1r - t3r, o1i = t1i - t3i; // T1 - T3
-          zr[p0] = e0r + o0r;
-          zi[p0] = e0i + o0i;
-          zr[p2] = e0r - o0r;
-          zi[p2] = e0i - o0i;
-          // X[k+m] = (T0 - T2) - i(T1 - T3); X[k+3m] = (T0 - T2) + i(T1 - T3)
-          zr[p1] = e1r + o1i;
-          zi[p1] = e1i - o1r;
-          zr[p3] = e1r - o1i;
-          zi[p3] = e1i + o1r;
+          const a0r = zr[p0], a0i = zi[p0], a1r = zr[p1], a1i = zi[p1];
+          const a2r = zr[p2], a2i = zi[p2], a3r = zr[p3], a3i = zi[p3];
+          const b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
+          const b2r = a1r + a3r, b2i = a1i + a3i;
+          const b3r = a1i - a3i, b3i = a3r - a1r;
+          // Outputs in radix-2 bit-reversed order: X[4k] → p0, X[4k+2] → p1, X[4k+1] → p2, X[4k+3] → p3.
+          zr[p0] = b0r + b2r;
+          zi[p0] = b0i + b2i;
+          const cr = b0r - b2r, ci = b0i - b2i; // × W^{2j}
+          const w2r = w[t + 2], w2i = w[t + 3];
+          zr[p1] = cr * w2r - ci * w2i;
+          zi[p1] = cr * w2i + ci * w2r;
+          const dr = b1r + b3r, di = b1i + b3i; // × W^{j}
+          const wr = w[t], wi = w[t + 1];
+          zr[p2] = dr * wr - di * wi;
+          zi[p2] = dr * wi + di * wr;
+          const er = b1r - b3r, ei = b1i - b3i; // × W^{3j}
+          const w3r = w[t + 4], w3i = w[t + 5];
+          zr[p3] = er * w3r - ei * w3i;
+          zi[p3] = er * w3i + ei * w3r;
         }
+      }
+    }
+    if (finalRadix2) {
+      for (let i = 0; i < h; i += 2) {
+        const ar = zr[i], ai = zi[i], br = zr[i + 1], bi = zi[i + 1];
+        zr[i] = ar + br;
+        zi[i] = ai + bi;
+        zr[i + 1] = ar - br;
+        zi[i + 1] = ai - bi;
       }
     }
   }
 
   function splitPower(out: Float64Array | Float32Array): void {
-    const zr = zre, zi = zim, wre = spRe, wim = spIm;
+    const zr = zre, zi = zim, wre = spRe, wim = spIm, pk = posK, pl = posL;
     // Bins k and h-k share their inputs Z[k], Z[h-k] and (conjugate) twiddles, so they are
     // computed together. Working with 2·X saves the halvings; the power is scaled once.
     const z0r = zr[0], z0i = zi[0];
     out[0] = (z0r + z0i) * (z0r + z0i);
     out[h] = (z0r - z0i) * (z0r - z0i);
     for (let k = 1, l = h - 1; k <= l; k++, l--) {
-      const ar = zr[k], ai = zi[k];
-      const br = zr[l], bi = zi[l];
+      const a = pk[k], c = pl[k];
+      const ar = zr[a], ai = zi[a];
+      const br = zr[c], bi = zi[c];
       const er = ar + br;
       const ei = ai - bi;
       const or = ai + bi;
@@ -192,38 +198,44 @@ function createCore(size: number): Core {
     im[0] = 0;
     re[h] = zr[0] - zi[0];
     im[h] = 0;
-    for (let k = 1; k < h; k++) {
-      const ar = zr[k], ai = zi[k];
-      const br = zr[h - k], bi = zi[h - k];
+    for (let k = 1, l = h - 1; k <= l; k++, l--) {
+      const a = posK[k], c = posL[k];
+      const ar = zr[a], ai = zi[a];
+      const br = zr[c], bi = zi[c];
       const er = 0.5 * (ar + br);
       const ei = 0.5 * (ai - bi);
       const or = 0.5 * (ai + bi);
-      const oi = -0.5 * (ar - br);
+      const oi = 0.5 * (br - ar);
       const wr = spRe[k], wi = spIm[k];
-      re[k] = er + wr * or - wi * oi;
-      im[k] = ei + wr * oi + wi * or;
+      const p = wr * or - wi * oi;
+      const q = wr * oi + wi * or;
+      re[k] = er + p;
+      im[k] = ei + q;
+      re[l] = er - p;
+      im[l] = q - ei;
     }
   }
 
-  return { h, rev, zr: zre, zi: zim, stages, splitPower, splitComplex };
+  return { h, zr: zre, zi: zim, w1r, w1i, stages, splitPower, splitComplex };
 }
 
 export function createRealFft(size: number): RealFft {
   checkSize(size);
   const core = createCore(size);
-  const { h, rev, zr, zi } = core;
+  const { h, zr, zi, w1r, w1i } = core;
+  const half = h >> 1;
 
-  /** z[i] = x[2i] + i·x[2i+1] in bit-reversed order, fused with the first radix-2 stage. */
-  function load(input: ArrayLike<number>): void {
-    for (let i = 0; i < h; i += 2) {
-      const a = rev[i] << 1;
-      const b = rev[i + 1] << 1;
-      const ar = input[a], ai = input[a + 1];
-      const br = input[b], bi = input[b + 1];
+  /** z[i] = x[2i] + i·x[2i+1], fused with the first DIF stage (pairs i, i + h/2). */
+  function load(x: ArrayLike<number>): void {
+    for (let i = 0; i < half; i++) {
+      const ar = x[2 * i], ai = x[2 * i + 1];
+      const br = x[2 * i + h], bi = x[2 * i + h + 1];
       zr[i] = ar + br;
       zi[i] = ai + bi;
-      zr[i + 1] = ar - br;
-      zi[i + 1] = ai - bi;
+      const dr = ar - br, di = ai - bi;
+      const wr = w1r[i], wi = w1i[i];
+      zr[i + half] = dr * wr - di * wi;
+      zi[i + half] = dr * wi + di * wr;
     }
   }
 
@@ -245,36 +257,85 @@ export function createRealFft(size: number): RealFft {
 
 export function createWindowedPower(size: number, window: ArrayLike<number>, offset: number): WindowedPower {
   checkSize(size);
-  if (!(offset >= 0 && offset + window.length <= size && window.length > 0)) {
-    throw new RangeError(`window of ${window.length} at offset ${offset} does not fit a frame of ${size}`);
+  const len = window.length;
+  if (!(offset >= 0 && offset + len <= size && len > 0)) {
+    throw new RangeError(`window of ${len} at offset ${offset} does not fit a frame of ${size}`);
   }
   const core = createCore(size);
-  const { h, rev, zr, zi } = core;
-  // Gather table in load order: for pair i/2 the frame positions 2·rev[i], +1, 2·rev[i+1], +1,
-  // as (source offset relative to the window start, window weight). Positions outside the
-  // window read the window's first sample with weight 0.
-  const gOff = new Int32Array(2 * h);
-  const gW = new Float64Array(2 * h);
-  for (let i = 0, q = 0; i < h; i += 2, q += 4) {
-    const pos = [2 * rev[i], 2 * rev[i] + 1, 2 * rev[i + 1], 2 * rev[i + 1] + 1];
-    for (let c = 0; c < 4; c++) {
-      const wi = pos[c] - offset;
-      const inside = wi >= 0 && wi < window.length;
-      gOff[q + c] = inside ? wi : 0;
-      gW[q + c] = inside ? window[wi] : 0;
-    }
+  const { h, zr, zi, w1r, w1i } = core;
+  const half = h >> 1;
+  // Frame positions 2i, 2i+1 (first half) pair with 2i+h, 2i+h+1 (second half). Windowed
+  // samples fill [offset, offset + len): window value and source offset per position, with
+  // weight 0 where the frame is padding (the source index is then clamped into range).
+  const wA = new Float64Array(h); // positions 2i, 2i+1 → index 2i + c
+  const wB = new Float64Array(h); // positions 2i+h, 2i+h+1
+  for (let p = 0; p < h; p++) {
+    const a = p - offset;
+    const b = p + h - offset;
+    wA[p] = a >= 0 && a < len ? window[a] : 0;
+    wB[p] = b >= 0 && b < len ? window[b] : 0;
   }
+  // Fast path when the window straddles the middle of the frame on even boundaries (mn04:
+  // 800 samples at 112 of 1024): i ∈ [0, i0) only the second half carries samples, [i0, i1)
+  // both, [i1, h/2) only the first; every read is inside the window.
+  const fast = offset % 2 === 0 && len % 2 === 0 && len >= h && offset <= h && offset + len >= h;
+  const i0 = offset / 2;
+  const i1 = (offset + len - h) / 2;
+  // Source offsets relative to the window start (pos), for the two halves.
+  const offA = -offset;
+  const offB = h - offset;
+
   return (src, pos, out) => {
-    const go = gOff, gw = gW, re = zr, im = zi;
-    for (let i = 0, q = 0; i < h; i += 2, q += 4) {
-      const ar = src[pos + go[q]] * gw[q];
-      const ai = src[pos + go[q + 1]] * gw[q + 1];
-      const br = src[pos + go[q + 2]] * gw[q + 2];
-      const bi = src[pos + go[q + 3]] * gw[q + 3];
-      re[i] = ar + br;
-      im[i] = ai + bi;
-      re[i + 1] = ar - br;
-      im[i + 1] = ai - bi;
+    const re = zr, im = zi, wa = wA, wb = wB, c1 = w1r, s1 = w1i;
+    const pa = pos + offA;
+    const pb = pos + offB;
+    if (fast) {
+      // Only the second half has samples: z[i] = B, z[i + h/2] = -B·W.
+      for (let i = 0; i < i0; i++) {
+        const q = 2 * i;
+        const br = src[pb + q] * wb[q], bi = src[pb + q + 1] * wb[q + 1];
+        re[i] = br;
+        im[i] = bi;
+        const wr = c1[i], wi = s1[i];
+        re[i + half] = -(br * wr - bi * wi);
+        im[i + half] = -(br * wi + bi * wr);
+      }
+      for (let i = i0; i < i1; i++) {
+        const q = 2 * i;
+        const ar = src[pa + q] * wa[q], ai = src[pa + q + 1] * wa[q + 1];
+        const br = src[pb + q] * wb[q], bi = src[pb + q + 1] * wb[q + 1];
+        re[i] = ar + br;
+        im[i] = ai + bi;
+        const dr = ar - br, di = ai - bi;
+        const wr = c1[i], wi = s1[i];
+        re[i + half] = dr * wr - di * wi;
+        im[i + half] = dr * wi + di * wr;
+      }
+      // Only the first half has samples: z[i] = A, z[i + h/2] = A·W.
+      for (let i = i1; i < half; i++) {
+        const q = 2 * i;
+        const ar = src[pa + q] * wa[q], ai = src[pa + q + 1] * wa[q + 1];
+        re[i] = ar;
+        im[i] = ai;
+        const wr = c1[i], wi = s1[i];
+        re[i + half] = ar * wr - ai * wi;
+        im[i + half] = ar * wi + ai * wr;
+      }
+    } else {
+      // General form: weights are zero outside the window, where nothing is read.
+      for (let i = 0; i < half; i++) {
+        const q = 2 * i;
+        const ar = wa[q] === 0 ? 0 : src[pa + q] * wa[q];
+        const ai = wa[q + 1] === 0 ? 0 : src[pa + q + 1] * wa[q + 1];
+        const br = wb[q] === 0 ? 0 : src[pb + q] * wb[q];
+        const bi = wb[q + 1] === 0 ? 0 : src[pb + q + 1] * wb[q + 1];
+        re[i] = ar + br;
+        im[i] = ai + bi;
+        const dr = ar - br, di = ai - bi;
+        const wr = c1[i], wi = s1[i];
+        re[i + half] = dr * wr - di * wi;
+        im[i + half] = dr * wi + di * wr;
+      }
     }
     core.stages();
     core.splitPower(out);

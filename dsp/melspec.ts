@@ -239,20 +239,21 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
     melspec(samples, out) {
       const nFrames = frameCount(samples.length);
       const data = out && out.length >= nMels * nFrames ? out : new Float32Array(nMels * nFrames);
-      // Frames arrive one at a time but the layout is [mel][frame]: gather BLOCK frames, then
-      // write each mel row's run of BLOCK values at once (one cache line instead of BLOCK).
+      // Frames arrive one at a time but the layout is [mel][frame]: gather BLOCK frames as
+      // [mel][j], then write each mel row's run of BLOCK values (one cache line, not BLOCK).
       let blockStart = 0;
       let filled = 0;
       const drain = (): void => {
         for (let m = 0; m < nMels; m++) {
           const row = m * nFrames + blockStart;
-          for (let j = 0; j < filled; j++) data[row + j] = block[j * nMels + m];
+          const src = m * BLOCK;
+          for (let j = 0; j < filled; j++) data[row + j] = block[src + j];
         }
         blockStart += filled;
         filled = 0;
       };
       const sink: FrameSink = (f) => {
-        block.set(f, filled * nMels);
+        for (let m = 0, i = filled; m < nMels; m++, i += BLOCK) block[i] = f[m];
         if (++filled === BLOCK) drain();
       };
       // Pushed in slices through one reused stream: its buffer stays small and warm (fresh

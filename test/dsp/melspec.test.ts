@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../agent/errors.js';
-import { createRealFft } from '../../dsp/fft.js';
+import { createRealFft, createWindowedPower } from '../../dsp/fft.js';
 import { MN04_FRONTEND, frontendParamProblems } from '../../dsp/frontend-params.js';
 import { applyMelBank, applyMelSegments, denseMelBank, kaldiMel, kaldiMelBank, kaldiMelSegments } from '../../dsp/mel.js';
 import { createMelFrontend, type MelStream } from '../../dsp/melspec.js';
@@ -57,6 +57,28 @@ describe('real FFT', () => {
   }
   it('rejects sizes that are not powers of two', () => {
     expect(() => createRealFft(1000)).toThrow(RangeError);
+  });
+
+  it('windowed frames (fused gather) equal the FFT of the explicit zero-padded frame', () => {
+    const rand = rng(11);
+    const src = Float64Array.from({ length: 3000 }, () => rand() * 2 - 1);
+    const cases: [number, number, number][] = [[1024, 800, 112], [1024, 1024, 0], [1024, 512, 256], [1024, 300, 7], [1024, 801, 111], [64, 40, 12], [8, 3, 5], [16, 16, 0]];
+    for (const [n, len, offset] of cases) {
+      const win = Float64Array.from({ length: len }, (_, i) => 0.5 + 0.5 * Math.sin(i + 1));
+      const pos = 1000;
+      const frame = new Float64Array(n);
+      for (let i = 0; i < len; i++) frame[offset + i] = src[pos + i] * win[i];
+      const want = new Float64Array(n / 2 + 1);
+      createRealFft(n).power(frame, want);
+      const got = new Float64Array(n / 2 + 1);
+      createWindowedPower(n, win, offset)(src, pos, got);
+      const scale = Math.max(...want);
+      for (let k = 0; k <= n / 2; k++) expect(Math.abs(got[k] - want[k]) / scale, `${n}/${len}@${offset} bin ${k}`).toBeLessThan(1e-12);
+    }
+    // At the very start of its buffer an odd placement must not read before it (NaN).
+    const out = new Float64Array(513);
+    createWindowedPower(1024, new Float64Array(801).fill(1), 111)(src, 0, out);
+    expect(out.every(Number.isFinite)).toBe(true);
   });
 });
 
