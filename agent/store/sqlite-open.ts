@@ -94,6 +94,26 @@ export function moveAside(file: string, nowMs: number): string {
   return movedTo;
 }
 
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** False for an existing, non-empty file that does not start with the SQLite header (an empty or missing file is a new database). */
+export function hasDatabaseHeader(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return true;
+    throw err;
+  }
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const n = fs.readSync(fd, head, 0, head.length, 0);
+    return n === 0 || (n === head.length && head.equals(SQLITE_HEADER));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function tryClose(db: Database.Database | undefined): void {
   try {
     db?.close();
@@ -110,6 +130,9 @@ function tryClose(db: Database.Database | undefined): void {
  */
 export function openStoreDatabase(file: string, opts: OpenDatabaseOptions): OpenedDatabase {
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Opening a file that is not a database still lets SQLite delete its -wal on close; check
+  // the header first so such a file is moved aside exactly as it was found.
+  if (!hasDatabaseHeader(file)) return recover(file, 'file is not a database (no SQLite header)', opts);
   let db: Database.Database | undefined;
   let problem: string;
   try {

@@ -24,6 +24,8 @@ const DB_HIGH_MARK = 0.9;
 const DB_LOW_MARK = 0.8;
 const EVENT_BATCH = 200;
 const CLIP_BATCH = 10;
+/** Undelivered alerts are real losses: drop few at a time and check again. */
+const DROP_BATCH = 10;
 /** On an emergency, free at least this share of the disk (capped) even when the configured floor is lower. */
 const EMERGENCY_HEADROOM_SHARE = 0.05;
 const EMERGENCY_HEADROOM_MAX = 8 * 1024 * 1024;
@@ -64,7 +66,7 @@ export class SqlitePruner {
       clipBytes: db.prepare('SELECT coalesce(sum(bytes), 0) FROM clips').pluck(),
       oldestClips: db.prepare('SELECT event_id, path, bytes FROM clips ORDER BY uploaded DESC, created_ms, rowid LIMIT ?'),
       deleteClip: db.prepare('DELETE FROM clips WHERE event_id = ?'),
-      undelivered: db.prepare(`SELECT id, kind, event_id, health_id, priority FROM outbox ORDER BY priority DESC, coalesce(seq, id), id LIMIT ${EVENT_BATCH}`),
+      undelivered: db.prepare(`SELECT id, kind, event_id, health_id, priority FROM outbox ORDER BY priority DESC, coalesce(seq, id), id LIMIT ${DROP_BATCH}`),
       deleteOutbox: db.prepare('DELETE FROM outbox WHERE id = ?'),
       markDropped: db.prepare("UPDATE events SET alert = 'dropped' WHERE id = ?"),
       deleteHealth: db.prepare('DELETE FROM health WHERE id = ?'),
@@ -75,7 +77,8 @@ export class SqlitePruner {
     const started = Date.now();
     const report: PruneReport = { reason, clipsDeleted: 0, clipBytesFreed: 0, eventsDeleted: 0, healthDeleted: 0, undeliveredDropped: {}, stillLow: false, durationMs: 0 };
     const { limits } = this.d;
-    if (reason === 'no-space') this.d.ballast.release();
+    // The reserve goes first on an emergency: deleting rows needs a little room itself.
+    if (reason === 'no-space' && this.diskLow(true)) this.d.ballast.release();
 
     this.pruneByAge(report);
 
@@ -87,33 +90,32 @@ export class SqlitePruner {
       clipBytes -= freed;
     }
 
-    // Database quota and free disk, giving up less valuable data first. The database is pruned
-    // from the high mark down to the low mark, so one pass frees a useful amount.
+    // Database quota and free disk: each round gives up the least valuable thing left, so a
+    // batch of dropped alerts is followed by deleting their (now settled) events before any
+    // more alerts go. The database is pruned from the high mark down to the low mark, so one
+    // pass frees a useful amount.
     const emergency = reason === 'no-space';
     const dbMax = limits.maxDatabaseBytes;
     const dbTarget = this.databaseBytes() > (emergency ? DB_LOW_MARK : DB_HIGH_MARK) * dbMax ? DB_LOW_MARK * dbMax : Infinity;
     const databaseOver = (): boolean => this.databaseBytes() > dbTarget;
     const diskLow = (): boolean => this.diskLow(emergency);
-    const pressure = (): boolean => databaseOver() || diskLow();
-    const stages: { when: () => boolean; step: () => boolean }[] = [
+    while (databaseOver() || diskLow()) {
       // Clips take disk space, not database space.
-      { when: diskLow, step: () => this.deleteOldestClips(report, CLIP_BATCH) > 0 },
-      { when: pressure, step: () => this.deleteSettledEvents(report) },
-      { when: pressure, step: () => this.deleteOldestHealth(report) },
-      { when: pressure, step: () => this.dropUndelivered(report) },
-    ];
-    for (const stage of stages) {
-      while (stage.when()) {
-        if (!stage.step()) break;
-        this.shrink();
-      }
+      const progressed =
+        (diskLow() && this.deleteOldestClips(report, CLIP_BATCH) > 0) ||
+        this.deleteSettledEvents(report) ||
+        this.deleteOldestHealth(report) ||
+        this.dropUndelivered(report);
+      if (!progressed) break;
+      this.shrink();
     }
-    report.stillLow = pressure();
+    report.stillLow = databaseOver() || diskLow();
     if (report.stillLow) {
       this.d.logger.error({ disk: this.disk(), databaseBytes: this.databaseBytes() }, 'storage still over its limits with nothing left to prune');
-    } else {
+    } else if (!emergency) {
+      // Put the reserve back only when it leaves the emergency headroom free.
       const disk = this.disk();
-      if (disk) this.d.ballast.ensure(disk, requiredFreeBytes(limits, disk.totalBytes));
+      if (disk) this.d.ballast.ensure(disk, this.emergencyFloor(disk));
     }
     report.durationMs = Date.now() - started;
     return report;
@@ -140,9 +142,16 @@ export class SqlitePruner {
   private diskLow(emergency: boolean): boolean {
     const disk = this.disk();
     if (!disk) return false;
-    let required = requiredFreeBytes(this.d.limits, disk.totalBytes);
-    if (emergency) required = Math.max(required, Math.min(EMERGENCY_HEADROOM_MAX, disk.totalBytes * EMERGENCY_HEADROOM_SHARE));
-    return disk.freeBytes < required;
+    return disk.freeBytes < (emergency ? this.emergencyFloor(disk) : requiredFreeBytes(this.d.limits, disk.totalBytes));
+  }
+
+  /**
+   * Free space an emergency prune makes: the configured floor, but at least a small share of the
+   * disk and twice the reserve, so the retried write has room and the reserve can come back.
+   */
+  private emergencyFloor(disk: DiskUsage): number {
+    const headroom = Math.max(Math.min(EMERGENCY_HEADROOM_MAX, disk.totalBytes * EMERGENCY_HEADROOM_SHARE), 2 * this.d.ballast.bytes);
+    return Math.max(requiredFreeBytes(this.d.limits, disk.totalBytes), headroom);
   }
 
   private pruneByAge(report: PruneReport): void {

@@ -12,6 +12,7 @@
  * seq that may have been used.
  */
 import Database from 'better-sqlite3';
+import { errnoCode } from '../errors.js';
 import type { EarshotEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import { eventPayload } from './event-payload.js';
@@ -30,16 +31,27 @@ export interface SalvageResult {
 const ROWID = '__salvage_rowid';
 const MAX_ROWID = 2 ** 53 - 1;
 
-/** Opens the damaged file for reading; a file SQLite cannot even open yields nothing to salvage. */
+/**
+ * Opens the damaged file for reading; a file SQLite cannot even open yields nothing to salvage.
+ * Read-only first, so the file kept aside stays as it was found; read-write only when read-only
+ * is impossible (a WAL without its -shm), since replaying the WAL is worth it.
+ */
 function openSource(file: string, logger: Logger): Database.Database | undefined {
   for (const readonly of [true, false]) {
+    let db: Database.Database | undefined;
     try {
-      const db = new Database(file, { readonly, fileMustExist: true });
+      db = new Database(file, { readonly, fileMustExist: true });
       db.pragma('cell_size_check = ON');
       db.prepare('SELECT count(*) FROM sqlite_master').get();
       return db;
     } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // nothing to keep
+      }
       logger.warn({ err, file, readonly }, 'salvage: cannot open the damaged database');
+      if (errnoCode(err) === 'SQLITE_NOTADB') return undefined;
     }
   }
   return undefined;

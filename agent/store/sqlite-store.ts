@@ -12,7 +12,8 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { TransientError } from '../errors.js';
 import type { EarshotEvent } from '../event.js';
-import { silentLogger, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { quietLogger } from './silent-logger.js';
 import { Ballast, isNoSpaceError, statDisk, type StatFs } from './disk-space.js';
 import { contractEvent, eventPayload } from './event-payload.js';
 import { UNLIMITED } from './limits.js';
@@ -160,7 +161,7 @@ export class SqliteStore implements Store {
 
   constructor(private readonly opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? Date.now;
-    this.log = (opts.logger ?? silentLogger()).child({ component: COMPONENT });
+    this.log = (opts.logger ?? quietLogger()).child({ component: COMPONENT });
     this.limits = opts.limits ?? UNLIMITED;
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;

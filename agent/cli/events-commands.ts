@@ -1,0 +1,223 @@
+/** `earshot events list|show|export`: what the device has detected, read from its database. */
+import fs from 'node:fs';
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { DataError, InputMissingError, UsageError } from '../errors.js';
+import type { EarshotEvent } from '../event.js';
+import { contractEvent } from '../store/event-payload.js';
+import { openEventReader, type EventReader } from '../store/event-reader.js';
+import { databasePath } from '../store/limits.js';
+import { isCorruptionError } from '../store/sqlite-open.js';
+import type { StoredEvent } from '../store/types.js';
+import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
+
+const COMPONENT = 'cli.events';
+const DEFAULT_LIST_LIMIT = 50;
+const DURATION_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * `--since`: an ISO 8601 date or time (`2026-11-28`, `2026-11-28T11:00:00Z`; no zone means UTC
+ * for a date and local time for a date-time, as in JavaScript) or a duration back from now
+ * (`30m`, `12h`, `7d`, `2w`).
+ */
+export function parseSince(text: string, nowMs: number): number {
+  const rel = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(text.trim());
+  if (rel) return nowMs - Number(rel[1]) * DURATION_UNITS_MS[rel[2]!]!;
+  if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+    const ms = Date.parse(text);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new UsageError(`--since ${JSON.stringify(text)}: expected an ISO 8601 date or time (2026-11-28, 2026-11-28T11:00:00Z) or a duration back from now (30m, 12h, 7d, 2w)`, {
+    component: COMPONENT,
+    code: 'events.bad-since',
+  });
+}
+
+function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--limit ${JSON.stringify(text)}: expected a whole number of events, at least 1`, { component: COMPONENT, code: 'events.bad-limit' });
+  }
+  return n;
+}
+
+/** Opens the database named by the configuration, runs `fn`, closes it; damage found while reading is a data error. */
+function withReader<T>(cmd: Command, ctx: CliContext, fn: (reader: EventReader, file: string) => T): T {
+  const { config } = loadConfig({ flag: globalOptions(cmd).config, env: ctx.env });
+  const file = databasePath(config.storage);
+  const reader = openEventReader(file);
+  try {
+    return fn(reader, file);
+  } catch (err) {
+    if (isCorruptionError(err)) {
+      throw new DataError(`${file}: the event database is damaged (${(err as Error).message}); the agent moves it aside and salvages it at its next start`, { component: COMPONENT, code: 'store.damaged', cause: err });
+    }
+    throw err;
+  } finally {
+    reader.close();
+  }
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function durationText(event: EarshotEvent): string {
+  const ms = Date.parse(event.end) - Date.parse(event.start);
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)}s` : '?';
+}
+
+function deliveryText(s: StoredEvent): string {
+  return s.state === 'open' ? `${s.alert} (open)` : s.alert;
+}
+
+function printTable(ctx: CliContext, rows: readonly StoredEvent[]): void {
+  const header = ['SEQ', 'START (UTC)', 'LABEL', 'CATEGORY', 'CONF', 'DUR', 'ALERT', 'CLIP', 'ID'];
+  const lines = rows.map((s) => [
+    String(s.event.seq),
+    s.event.start.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
+    s.event.label,
+    s.event.category,
+    s.event.confidence.toFixed(2),
+    durationText(s.event),
+    deliveryText(s),
+    s.clip ? s.clip.format : '-',
+    s.event.id,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : pad(c, widths[i]!))).join('  ');
+  ctx.stdout(`${format(header)}\n`);
+  for (const l of lines) ctx.stdout(`${format(l)}\n`);
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
+function csvField(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+const CSV_COLUMNS: readonly [string, (e: EarshotEvent) => unknown][] = [
+  ['id', (e) => e.id],
+  ['seq', (e) => e.seq],
+  ['device', (e) => e.device],
+  ['label', (e) => e.label],
+  ['category', (e) => e.category],
+  ['confidence', (e) => e.confidence],
+  ['start', (e) => e.start],
+  ['end', (e) => e.end],
+  ['clockSynced', (e) => e.clockSynced],
+  ['lat', (e) => e.location?.lat],
+  ['lon', (e) => e.location?.lon],
+  ['modelName', (e) => e.model.name],
+  ['modelVersion', (e) => e.model.version],
+  ['modelSha256', (e) => e.model.sha256],
+  ['modelLabels', (e) => e.modelLabels],
+  ['clipPath', (e) => e.clip?.path],
+  ['clipFormat', (e) => e.clip?.format],
+  ['clipDurationMs', (e) => e.clip?.durationMs],
+  ['clipSha256', (e) => e.clip?.sha256],
+  ['file', (e) => e.file],
+  ['startSec', (e) => e.startSec],
+  ['endSec', (e) => e.endSec],
+];
+
+/** Finds an event by full id, unique id prefix (at least 4 characters) or seq number. */
+function findEvent(reader: EventReader, ref: string, file: string): StoredEvent {
+  const q = reader.queries;
+  let found: StoredEvent | undefined;
+  if (/^\d+$/.test(ref)) found = q.getBySeq(Number(ref));
+  found ??= q.get(ref);
+  if (!found && ref.length >= 4) {
+    const ids = q.idsWithPrefix(ref.toLowerCase(), 6);
+    if (ids.length > 1) {
+      throw new UsageError(`${ref}: matches several events (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', ...' : ''}); give more of the id`, { component: COMPONENT, code: 'events.ambiguous' });
+    }
+    if (ids.length === 1) found = q.get(ids[0]!);
+  }
+  if (!found) {
+    throw new InputMissingError(`${ref}: no such event in ${file} (give an id, a unique id prefix or a seq number; \`earshot events list\` shows them)`, { component: COMPONENT, code: 'events.not-found' });
+  }
+  return found;
+}
+
+function printEvent(ctx: CliContext, s: StoredEvent): void {
+  const e = s.event;
+  const rows: [string, string | undefined][] = [
+    ['id', e.id],
+    ['seq', String(e.seq)],
+    ['device', e.device],
+    ['label', `${e.label} (${e.category})`],
+    ['confidence', e.confidence.toFixed(3)],
+    ['start', e.start],
+    ['end', `${e.end} (${durationText(e)})`],
+    ['state', s.state],
+    ['alert', s.deliveredAt ? `${s.alert} at ${s.deliveredAt}` : s.alert],
+    ['model', `${e.model.name} v${e.model.version}`],
+    ['model labels', e.modelLabels.map((m) => `${m.label} ${m.score.toFixed(2)}`).join('; ') || '-'],
+    ['location', e.location ? `${e.location.lat}, ${e.location.lon}` : undefined],
+    ['clock synced', e.clockSynced ? 'yes' : 'no (times may be off)'],
+    ['clip', s.clip ? `${s.clip.path} (${s.clip.format}, ${(s.clip.durationMs / 1000).toFixed(1)}s, ${s.clip.bytes} bytes${fs.existsSync(s.clip.path) ? '' : ', FILE MISSING'})` : 'none'],
+    ['file', e.file === undefined ? undefined : `${e.file}${e.startSec === undefined ? '' : ` @ ${e.startSec}s`}`],
+  ];
+  for (const [k, v] of rows) if (v !== undefined) ctx.stdout(`${pad(`${k}:`, 14)}${v}\n`);
+}
+
+export const registerEventsCommands: RegisterCommand = (program, ctx) => {
+  const events = program.command('events').description('list, show and export the detections stored on this device');
+
+  events
+    .command('list')
+    .description(`list stored events, newest first (default: the last ${DEFAULT_LIST_LIMIT})`)
+    .option('--since <time>', 'only events that started at or after this ISO 8601 time, or this long ago (30m, 12h, 7d)')
+    .option('--label <label>', 'only events with this alert label (e.g. gunshot)')
+    .option('--undelivered', 'only events whose alert the broker has not acknowledged')
+    .option('--limit <n>', `show at most n events (default ${DEFAULT_LIST_LIMIT})`)
+    .option('--json', 'print a JSON array of {event, state, alert, deliveredAt?, clip?}')
+    .action((opts: { since?: string; label?: string; undelivered?: boolean; limit?: string; json?: boolean }, cmd: Command) => {
+      const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
+      const limit = opts.limit === undefined ? DEFAULT_LIST_LIMIT : parseLimit(opts.limit);
+      withReader(cmd, ctx, (reader) => {
+        const rows = reader.queries.list({ sinceMs, label: opts.label, undelivered: opts.undelivered, limit, order: 'desc' });
+        if (opts.json) {
+          ctx.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        if (rows.length === 0) {
+          ctx.stdout('no events match\n');
+          return;
+        }
+        printTable(ctx, rows);
+      });
+    });
+
+  events
+    .command('show')
+    .description('show one event: by id, unique id prefix, or seq number')
+    .argument('<id>', 'event id, id prefix (≥ 4 characters) or seq')
+    .option('--json', 'print {event, state, alert, deliveredAt?, clip?} as JSON')
+    .action((ref: string, opts: { json?: boolean }, cmd: Command) => {
+      withReader(cmd, ctx, (reader, file) => {
+        const found = findEvent(reader, ref.trim(), file);
+        if (opts.json) ctx.stdout(`${JSON.stringify(found, null, 2)}\n`);
+        else printEvent(ctx, found);
+      });
+    });
+
+  events
+    .command('export')
+    .description('write every stored event (oldest first) to stdout: JSON lines in the event contract, or CSV')
+    .addOption(new Option('--format <format>', 'json (one event per line) or csv').choices(['json', 'csv']).default('json'))
+    .option('--since <time>', 'only events that started at or after this ISO 8601 time, or this long ago (30m, 12h, 7d)')
+    .option('--label <label>', 'only events with this alert label')
+    .action((opts: { format: 'json' | 'csv'; since?: string; label?: string }, cmd: Command) => {
+      const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
+      withReader(cmd, ctx, (reader) => {
+        if (opts.format === 'csv') ctx.stdout(`${CSV_COLUMNS.map(([name]) => name).join(',')}\n`);
+        for (const s of reader.queries.iterate({ sinceMs, label: opts.label })) {
+          const e = contractEvent(s.event);
+          ctx.stdout(opts.format === 'csv' ? `${CSV_COLUMNS.map(([, get]) => csvField(get(e))).join(',')}\n` : `${JSON.stringify(e)}\n`);
+        }
+      });
+    });
+};
