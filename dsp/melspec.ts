@@ -3,10 +3,14 @@
  * pre-emphasis → centred STFT with reflect padding → power spectrum → Kaldi mel filters →
  * log(mel + offset) → (x + add) / divide.
  *
- * One code path serves batch and streaming: `melspec()` is a stream pushed once and flushed,
- * so both give bit-identical numbers for any chunking. Frames are produced as soon as every
- * sample they need has arrived; only the last few frames (whose windows run past the end and
- * need right reflect-padding) wait for `flush()`.
+ * One code path serves batch and streaming: `melspec()` pushes the signal through a stream
+ * and flushes it, so both give bit-identical numbers for any chunking. Frames are produced as
+ * soon as every sample they need has arrived; only the last few frames (whose windows run past
+ * the end and need right reflect-padding) wait for `flush()`.
+ *
+ * Per frame (no allocation): windowed power spectrum (fft.ts, window fused into the FFT),
+ * Kaldi mel filters in segment form (mel.ts), one log per mel band. Samples are floats in
+ * [-1, 1) at params.sampleRate (int16 PCM: see pcm.ts).
  */
 import { ConfigError } from '../agent/errors.js';
 import { createWindowedPower } from './fft.js';
@@ -46,7 +50,6 @@ export interface MelFrontend {
 }
 
 const BATCH_SLICE = 1 << 13;
-const BLOCK = 16;
 
 function slice(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
   if (ArrayBuffer.isView(a)) return (a as unknown as Float32Array).subarray(from, to);
@@ -64,6 +67,7 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
   }
   const { nFft, winLength, hop, nMels, preEmphasis, logOffset } = params;
   const { add, divide } = params.normalize;
+  const scale = 1 / divide; // a multiply is cheaper; the difference is far below float32 resolution
   const pad = nFft >> 1; // centred frames
   const winOffset = (nFft - winLength) >> 1; // torch.stft zero-pads the window on both sides
   // Frame t reads the pre-emphasised signal y[t·hop + first ... t·hop + first + winLength - 1].
@@ -97,7 +101,7 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
       if (s >= 0) mel[s] += b - a;
       if (s + 1 < nMels) mel[s + 1] = a;
     }
-    for (let m = 0; m < nMels; m++) out[off + m * stride] = (Math.log(mel[m] + logOffset) + add) / divide;
+    for (let m = 0; m < nMels; m++) out[off + m * stride] = (Math.log(mel[m] + logOffset) + add) * scale;
   }
 
   function frameCountForY(nY: number): number {
@@ -117,6 +121,18 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
     private seen = 0; // raw samples pushed
     private next = 0; // next frame index
     private readonly outFrame = new Float32Array(nMels);
+    // Where frames are written: by default outFrame (handed to the sink); the batch path
+    // points this at its [mel][frame] matrix so frames land in place, uncopied.
+    private target: Float32Array = this.outFrame;
+    private targetFrameStep = 0;
+    private targetStride = 1;
+
+    /** Internal (batch): write frame t to out[t·frameStep + m·stride] instead of outFrame. */
+    writeInto(out: Float32Array | null, frameStep = 0, stride = 1): void {
+      this.target = out ?? this.outFrame;
+      this.targetFrameStep = out ? frameStep : 0;
+      this.targetStride = out ? stride : 1;
+    }
 
     get framesEmitted(): number {
       return this.next;
@@ -214,12 +230,12 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
     private emit(t: number, total: number, sink: FrameSink): void {
       const a = t * hop + first;
       if (a >= 0 && a + winLength <= total) {
-        computeFrame(this.y, a - this.yStart, this.outFrame, 0, 1);
+        computeFrame(this.y, a - this.yStart, this.target, t * this.targetFrameStep, this.targetStride);
       } else {
         for (let i = 0; i < winLength; i++) edge[i] = this.reflected(a + i, total);
-        computeFrame(edge, 0, this.outFrame, 0, 1);
+        computeFrame(edge, 0, this.target, t * this.targetFrameStep, this.targetStride);
       }
-      sink(this.outFrame, t);
+      sink(this.target, t);
     }
   }
 
@@ -227,8 +243,8 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
     return new Stream();
   }
 
-  const batchStream = createStream();
-  const block = new Float32Array(BLOCK * nMels);
+  const batchStream = new Stream();
+  const ignoreFrame: FrameSink = () => undefined;
 
   return {
     params,
@@ -239,30 +255,18 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
     melspec(samples, out) {
       const nFrames = frameCount(samples.length);
       const data = out && out.length >= nMels * nFrames ? out : new Float32Array(nMels * nFrames);
-      // Frames arrive one at a time but the layout is [mel][frame]: gather BLOCK frames as
-      // [mel][j], then write each mel row's run of BLOCK values (one cache line, not BLOCK).
-      let blockStart = 0;
-      let filled = 0;
-      const drain = (): void => {
-        for (let m = 0; m < nMels; m++) {
-          const row = m * nFrames + blockStart;
-          const src = m * BLOCK;
-          for (let j = 0; j < filled; j++) data[row + j] = block[src + j];
-        }
-        blockStart += filled;
-        filled = 0;
-      };
-      const sink: FrameSink = (f) => {
-        for (let m = 0, i = filled; m < nMels; m++, i += BLOCK) block[i] = f[m];
-        if (++filled === BLOCK) drain();
-      };
       // Pushed in slices through one reused stream: its buffer stays small and warm (fresh
       // large buffers cost page faults), and the numbers cannot differ from streaming.
+      // Frames are written straight into the [mel][frame] matrix.
       const s = batchStream;
       s.reset();
-      for (let i = 0; i < samples.length; i += BATCH_SLICE) s.push(slice(samples, i, i + BATCH_SLICE), sink);
-      s.flush(sink);
-      drain();
+      s.writeInto(data, 1, nFrames);
+      try {
+        for (let i = 0; i < samples.length; i += BATCH_SLICE) s.push(slice(samples, i, i + BATCH_SLICE), ignoreFrame);
+        s.flush(ignoreFrame);
+      } finally {
+        s.writeInto(null);
+      }
       return { data, nMels, nFrames };
     },
   };
