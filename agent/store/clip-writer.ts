@@ -78,10 +78,11 @@ export class ClipWriter {
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** Checks for a FLAC encoder once (when FLAC is wanted) and creates the clips folder. */
+  /** Checks for a FLAC encoder once (when FLAC is wanted), creates the clips folder and removes temp files a crash left. */
   async start(): Promise<void> {
     if (this.started) return;
     await fs.mkdir(this.opts.dir, { recursive: true });
+    await this.removeStaleTempFiles();
     if (this.opts.format === 'flac') {
       this.encoder = await (this.opts.findEncoder ?? probeFlacEncoder)();
       if (!this.encoder) this.log.warn('storage.clipFormat is flac but neither `flac` nor `sox` (with FLAC) is installed; writing WAV clips');
@@ -115,6 +116,19 @@ export class ClipWriter {
         this.opts.losses?.countLoss('clipWrites');
         return undefined;
       }
+    }
+  }
+
+  /** Temp files (`.<name>.tmp`) are only ever half-written clips of a process that died. */
+  private async removeStaleTempFiles(): Promise<void> {
+    try {
+      for (const entry of await fs.readdir(this.opts.dir, { withFileTypes: true, recursive: true })) {
+        if (entry.isFile() && entry.name.startsWith('.') && entry.name.endsWith('.tmp')) {
+          await fs.rm(path.join(entry.parentPath, entry.name), { force: true });
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err, dir: this.opts.dir }, 'could not clean up temp clip files');
     }
   }
 

@@ -26,10 +26,13 @@ export function requiredFreeBytes(limits: Pick<StoreLimits, 'minFreeBytes' | 'mi
   return Math.max(limits.minFreeBytes, (totalBytes * limits.minFreePercent) / 100);
 }
 
-/** True for errors that mean the disk (or the database quota) is full. */
+/**
+ * True for errors that mean the disk (or the database quota) is full. SQLITE_IOERR_SHMSIZE is
+ * what opening a WAL database reports when its -shm file cannot grow on a full disk.
+ */
 export function isNoSpaceError(err: unknown): boolean {
   const code = errnoCode(err);
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || (code?.startsWith('SQLITE_FULL_') ?? false);
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE' || (code?.startsWith('SQLITE_FULL_') ?? false);
 }
 
 /**

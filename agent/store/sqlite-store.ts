@@ -173,19 +173,29 @@ export class SqliteStore implements Store {
 
   open(): void {
     if (this.db) return;
-    const opened = openStoreDatabase(this.opts.file, { maxDatabaseBytes: this.limits.maxDatabaseBytes, clock: this.clock, logger: this.log });
+    const dataDir = path.dirname(this.opts.file);
+    const ballast = new Ballast(path.join(dataDir, RESERVE_FILE), this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES, this.log);
+    const openOpts = { maxDatabaseBytes: this.limits.maxDatabaseBytes, clock: this.clock, logger: this.log };
+    let opened: ReturnType<typeof openStoreDatabase>;
+    try {
+      opened = openStoreDatabase(this.opts.file, openOpts);
+    } catch (err) {
+      // A disk that filled up while the agent was down: the reserve gives opening (WAL recovery,
+      // migrations) room to work; the first prune then frees real space.
+      if (!isNoSpaceError(err) || ballast.release() === 0) throw err;
+      opened = openStoreDatabase(this.opts.file, openOpts);
+    }
     const db = opened.db;
     this.db = db;
     this.st = prepareStatements(db);
     this.queries = new EventQueries(db);
-    const dataDir = path.dirname(this.opts.file);
     this.pruner = new SqlitePruner({
       db,
       limits: this.limits,
       dataDir,
       statfs: this.opts.statfs ?? statDisk,
       removeFile: this.opts.removeFile ?? ((f) => fs.rmSync(f)),
-      ballast: new Ballast(path.join(dataDir, RESERVE_FILE), this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES, this.log),
+      ballast,
       clock: this.clock,
       logger: this.log,
       countLossInTx: (kind, n) => this.stmts.addToCounter.run({ key: StateKey.loss(kind), n }),

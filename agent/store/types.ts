@@ -178,7 +178,8 @@ export interface Store {
   openEvent(event: NewEvent): EarshotEvent;
   /**
    * Changes an open event. With `alert`, also enqueues its alert now (a threat's first confident
-   * update, so rangers are not kept waiting by a long event), in the same transaction.
+   * update, so rangers are not kept waiting by a long event), in the same transaction. An alert
+   * already enqueued and not leased yet gets the updated event as its payload.
    */
   updateEvent(id: string, patch: EventPatch, opts?: { alert?: AlertTarget }): EarshotEvent;
   /**
@@ -211,7 +212,7 @@ export interface Store {
   /** Publishing failed: count an attempt and make them wait for a retry with backoff. */
   nack(ids: readonly number[]): void;
 
-  /** Applies retention and quotas now (see agent/store/retention-policy.ts for the order). */
+  /** Applies retention and quotas now (for SQLite, see the order in agent/store/sqlite-prune.ts). */
   prune(reason?: PruneReason): PruneReport;
   storeHealth(): StoreHealth;
   /** Counts a loss that happened outside the store (a clip that could not be written). */

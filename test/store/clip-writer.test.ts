@@ -91,6 +91,15 @@ describe('ClipWriter', () => {
     expect(fs.readdirSync(path.join(dir, '2026-03-01'))).toEqual(['x-dog.wav']);
   });
 
+  it('removes temp files a crash left behind when it starts', async () => {
+    const day = path.join(dir, '2026-02-28');
+    fs.mkdirSync(day, { recursive: true });
+    fs.writeFileSync(path.join(day, '.e9-dog.wav.tmp'), 'half a clip');
+    fs.writeFileSync(path.join(day, 'e8-dog.wav'), 'a whole clip');
+    await new ClipWriter({ dir, format: 'wav', keepClip: () => true }).start();
+    expect(fs.readdirSync(day)).toEqual(['e8-dog.wav']);
+  });
+
   it('keeps no clip for labels switched off; human_voice is off unless configured on', async () => {
     const policy = keepClipPolicy({ dog: { keepClips: false }, chainsaw: {} });
     expect(['gunshot', 'chainsaw', 'dog', 'human_voice'].map(policy)).toEqual([true, true, false, false]);

@@ -311,4 +311,32 @@ describe('a real full filesystem (2 MiB tmpfs)', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
   });
+
+  it('opens on a disk that filled up while the agent was down, thanks to the reserve file', async (ctx) => {
+    if (!mounted) ctx.skip();
+    for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    const file = path.join(dir, 'events.db');
+    const opts = { file, limits: { ...UNLIMITED, minFreeBytes: 0, minFreePercent: 0 }, reserveBytes: 128 * KiB };
+    let store = new SqliteStore(opts);
+    store.open();
+    store.prune('periodic');
+    const before = store.putEvent(makeEvent(), { alert: EVENTS_TOPIC });
+    store.close();
+    const fd = fs.openSync(path.join(dir, 'junk'), 'w');
+    try {
+      for (;;) fs.writeSync(fd, Buffer.alloc(4 * KiB));
+    } catch {
+      // full
+    } finally {
+      fs.closeSync(fd);
+    }
+    // Without room SQLite cannot even create its -shm file (SQLITE_IOERR_SHMSIZE); the reserve gives it room.
+    store = new SqliteStore(opts);
+    store.open();
+    expect(fs.existsSync(path.join(dir, RESERVE_FILE))).toBe(false);
+    expect(store.getEvent(before.id)?.alert).toBe('queued');
+    const after = survive(() => store.putEvent(makeEvent(), { alert: EVENTS_TOPIC }));
+    expect(after).not.toBe('full');
+    store.close();
+  });
 });

@@ -1,0 +1,36 @@
+/**
+ * Builds the storage components from the configuration, for the agent's composition root:
+ * the SQLite store, the clip writer (which asks the store for an emergency prune when the disk
+ * is full and counts lost clips there) and the periodic retention. Nothing is opened here:
+ * the agent calls `store.open()`, `await clips.start()`, `retention.start()` in that order and
+ * stops them in reverse (`retention.stop()`, `store.close()`).
+ */
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../log.js';
+import { keepClipPolicy } from './clip-policy.js';
+import { ClipWriter } from './clip-writer.js';
+import { clipsDir, databasePath, storeLimitsFromConfig } from './limits.js';
+import { Retention, type Scheduler } from './retention.js';
+import { SqliteStore } from './sqlite-store.js';
+
+export interface StorageComponents {
+  store: SqliteStore;
+  clips: ClipWriter;
+  retention: Retention;
+}
+
+export function createStorage(config: Config, deps: { logger: Logger; clock?: () => number; scheduler?: Scheduler }): StorageComponents {
+  const { storage } = config;
+  const store = new SqliteStore({ file: databasePath(storage), limits: storeLimitsFromConfig(storage), logger: deps.logger, clock: deps.clock });
+  const clips = new ClipWriter({
+    dir: clipsDir(storage),
+    format: storage.clipFormat,
+    keepClip: keepClipPolicy(config.detection.labels),
+    logger: deps.logger,
+    clock: deps.clock,
+    onNoSpace: () => void store.prune('no-space'),
+    losses: store,
+  });
+  const retention = new Retention({ store, logger: deps.logger, scheduler: deps.scheduler });
+  return { store, clips, retention };
+}
