@@ -178,12 +178,17 @@ export class SqliteStore implements Store {
     const openOpts = { maxDatabaseBytes: this.limits.maxDatabaseBytes, clock: this.clock, logger: this.log };
     let opened: ReturnType<typeof openStoreDatabase>;
     try {
-      opened = openStoreDatabase(this.opts.file, openOpts);
+      try {
+        opened = openStoreDatabase(this.opts.file, openOpts);
+      } catch (err) {
+        // A disk that filled up while the agent was down: the reserve gives opening (WAL recovery,
+        // migrations) room to work; the first prune then frees real space.
+        if (!isNoSpaceError(err) || ballast.release() === 0) throw err;
+        opened = openStoreDatabase(this.opts.file, openOpts);
+      }
     } catch (err) {
-      // A disk that filled up while the agent was down: the reserve gives opening (WAL recovery,
-      // migrations) room to work; the first prune then frees real space.
-      if (!isNoSpaceError(err) || ballast.release() === 0) throw err;
-      opened = openStoreDatabase(this.opts.file, openOpts);
+      if (!isNoSpaceError(err)) throw err;
+      throw new TransientError(`${this.opts.file}: cannot open the event database: the disk is full (free some space; the agent retries)`, { component: COMPONENT, code: 'store.full', cause: err });
     }
     const db = opened.db;
     this.db = db;

@@ -338,5 +338,21 @@ describe('a real full filesystem (2 MiB tmpfs)', () => {
     const after = survive(() => store.putEvent(makeEvent(), { alert: EVENTS_TOPIC }));
     expect(after).not.toBe('full');
     store.close();
+    // With no reserve left and the disk still full, opening is a TransientError the agent can retry.
+    const fd2 = fs.openSync(path.join(dir, 'junk2'), 'w');
+    try {
+      for (;;) fs.writeSync(fd2, Buffer.alloc(4 * KiB));
+    } catch {
+      // full
+    } finally {
+      fs.closeSync(fd2);
+    }
+    fs.rmSync(`${file}-shm`, { force: true });
+    const stuck = new SqliteStore(opts);
+    expect(() => stuck.open()).toThrow(expect.objectContaining({ code: 'store.full' }));
+    fs.rmSync(path.join(dir, 'junk'));
+    stuck.open();
+    expect(stuck.getEvent(before.id)).toBeDefined();
+    stuck.close();
   });
 });
