@@ -9,10 +9,11 @@
  * the end and need right reflect-padding) wait for `flush()`.
  *
  * Per frame (no allocation): windowed power spectrum (fft.ts, window fused into the FFT),
- * Kaldi mel filters in segment form (mel.ts), one log per mel band. Samples are floats in
+ * Kaldi mel filters in segment form (mel.ts), one log per mel band (fastlog.ts). Samples are floats in
  * [-1, 1) at params.sampleRate (int16 PCM: see pcm.ts).
  */
 import { ConfigError } from '../agent/errors.js';
+import { createLnBatch } from './fastlog.js';
 import { createWindowedPower } from './fft.js';
 import { frontendParamProblems, type FrontendParams } from './frontend-params.js';
 import { kaldiMelBank, kaldiMelSegments, type MelBank } from './mel.js';
@@ -82,7 +83,8 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
   // Scratch shared by all streams of this front end: computing a frame is synchronous and
   // never calls out, so streams cannot interleave inside it.
   const spec = new Float64Array(nFft / 2 + 1);
-  const melAcc = new Float64Array(nMels);
+  const logs = createLnBatch(nMels);
+  const melAcc = logs.values; // mel energies, then their logs, in place
   const edge = new Float64Array(winLength);
 
   /** Log-mel of the frame whose windowed samples start at src[pos]; writes out[off + m·stride]. */
@@ -101,7 +103,9 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
       if (s >= 0) mel[s] += b - a;
       if (s + 1 < nMels) mel[s + 1] = a;
     }
-    for (let m = 0; m < nMels; m++) out[off + m * stride] = (Math.log(mel[m] + logOffset) + add) * scale;
+    for (let m = 0; m < nMels; m++) mel[m] += logOffset;
+    logs.ln(nMels);
+    for (let m = 0; m < nMels; m++) out[off + m * stride] = (mel[m] + add) * scale;
   }
 
   function frameCountForY(nY: number): number {
