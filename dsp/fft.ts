@@ -88,6 +88,8 @@ function createCore(size: number): Core {
     }
   });
   const nStages = stageM.length;
+  const lastM1 = nStages > 0 && stageM[nStages - 1] === 1;
+  const nGeneral = lastM1 ? nStages - 1 : nStages;
   const mOf = Int32Array.from(stageM);
   const offOf = Int32Array.from(stageOff);
   // Split step, per k < h/2 + 1: where Z[k] and Z[h-k] sit, and e^{-2πik/n}.
@@ -108,31 +110,33 @@ function createCore(size: number): Core {
   function stages(): void {
     // Local aliases: V8 keeps them in registers instead of reloading closure slots.
     const zr = zre, zi = zim, w = tw;
-    for (let s = 0; s < nStages; s++) {
+    for (let s = 0; s < nGeneral; s++) {
       const m = mOf[s];
       const o = offOf[s];
       const blk = 4 * m;
-      for (let b = 0; b < h; b += blk) {
-        {
-          // j = 0: all twiddles are 1.
-          const p0 = b, p1 = b + m, p2 = p1 + m, p3 = p2 + m;
-          const a0r = zr[p0], a0i = zi[p0], a1r = zr[p1], a1i = zi[p1];
-          const a2r = zr[p2], a2i = zi[p2], a3r = zr[p3], a3i = zi[p3];
-          const b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
-          const b2r = a1r + a3r, b2i = a1i + a3i;
-          const b3r = a1i - a3i, b3i = a3r - a1r; // (a1 - a3)·(-i)
-          zr[p0] = b0r + b2r;
-          zi[p0] = b0i + b2i;
-          zr[p1] = b0r - b2r;
-          zi[p1] = b0i - b2i;
-          zr[p2] = b1r + b3r;
-          zi[p2] = b1i + b3i;
-          zr[p3] = b1r - b3r;
-          zi[p3] = b1i - b3i;
-        }
-        for (let j = 1; j < m; j++) {
-          const t = o + 6 * j;
-          const p0 = b + j, p1 = p0 + m, p2 = p1 + m, p3 = p2 + m;
+      // j = 0 in every block: all twiddles are 1.
+      for (let p0 = 0; p0 < h; p0 += blk) {
+        const p1 = p0 + m, p2 = p1 + m, p3 = p2 + m;
+        const a0r = zr[p0], a0i = zi[p0], a1r = zr[p1], a1i = zi[p1];
+        const a2r = zr[p2], a2i = zi[p2], a3r = zr[p3], a3i = zi[p3];
+        const b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
+        const b2r = a1r + a3r, b2i = a1i + a3i;
+        const b3r = a1i - a3i, b3i = a3r - a1r; // (a1 - a3)·(-i)
+        zr[p0] = b0r + b2r;
+        zi[p0] = b0i + b2i;
+        zr[p1] = b0r - b2r;
+        zi[p1] = b0i - b2i;
+        zr[p2] = b1r + b3r;
+        zi[p2] = b1i + b3i;
+        zr[p3] = b1r - b3r;
+        zi[p3] = b1i - b3i;
+      }
+      // j ≥ 1: twiddles loaded once per j, applied across the blocks.
+      for (let j = 1; j < m; j++) {
+        const t = o + 6 * j;
+        const wr = w[t], wi = w[t + 1], w2r = w[t + 2], w2i = w[t + 3], w3r = w[t + 4], w3i = w[t + 5];
+        for (let p0 = j; p0 < h; p0 += blk) {
+          const p1 = p0 + m, p2 = p1 + m, p3 = p2 + m;
           const a0r = zr[p0], a0i = zi[p0], a1r = zr[p1], a1i = zi[p1];
           const a2r = zr[p2], a2i = zi[p2], a3r = zr[p3], a3i = zi[p3];
           const b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
@@ -142,18 +146,33 @@ function createCore(size: number): Core {
           zr[p0] = b0r + b2r;
           zi[p0] = b0i + b2i;
           const cr = b0r - b2r, ci = b0i - b2i; // × W^{2j}
-          const w2r = w[t + 2], w2i = w[t + 3];
           zr[p1] = cr * w2r - ci * w2i;
           zi[p1] = cr * w2i + ci * w2r;
           const dr = b1r + b3r, di = b1i + b3i; // × W^{j}
-          const wr = w[t], wi = w[t + 1];
           zr[p2] = dr * wr - di * wi;
           zi[p2] = dr * wi + di * wr;
           const er = b1r - b3r, ei = b1i - b3i; // × W^{3j}
-          const w3r = w[t + 4], w3i = w[t + 5];
           zr[p3] = er * w3r - ei * w3i;
           zi[p3] = er * w3i + ei * w3r;
         }
+      }
+    }
+    if (lastM1) {
+      // The last radix-4 stage (blocks of 4, twiddles all 1) as one flat loop.
+      for (let p0 = 0; p0 < h; p0 += 4) {
+        const a0r = zr[p0], a0i = zi[p0], a1r = zr[p0 + 1], a1i = zi[p0 + 1];
+        const a2r = zr[p0 + 2], a2i = zi[p0 + 2], a3r = zr[p0 + 3], a3i = zi[p0 + 3];
+        const b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
+        const b2r = a1r + a3r, b2i = a1i + a3i;
+        const b3r = a1i - a3i, b3i = a3r - a1r;
+        zr[p0] = b0r + b2r;
+        zi[p0] = b0i + b2i;
+        zr[p0 + 1] = b0r - b2r;
+        zi[p0 + 1] = b0i - b2i;
+        zr[p0 + 2] = b1r + b3r;
+        zi[p0 + 2] = b1i + b3i;
+        zr[p0 + 3] = b1r - b3r;
+        zi[p0 + 3] = b1i - b3i;
       }
     }
     if (finalRadix2) {
