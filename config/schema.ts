@@ -177,6 +177,29 @@ export const configSchema = z.strictObject({
           .prefault({}),
         'TLS files for mqtts:// and wss://.',
       ),
+      connectTimeoutSec: doc(int(1, 300).default(30), 'Give up on one connection attempt (TCP, TLS and CONNACK) after this many seconds.'),
+      reconnectMinSec: doc(z.number().min(0.1).max(3600).default(1), 'Delay before the first reconnect attempt after a failed or lost connection, in seconds; it doubles with each failure.'),
+      reconnectMaxSec: doc(
+        z.number().min(0.1).max(86400).default(60),
+        'Longest delay between reconnect attempts, in seconds. Each delay is shortened by a random share of up to half, so devices do not reconnect in step.',
+      ),
+      inFlight: doc(int(1, 1000).default(16), "Most QoS 1 messages published and not yet acknowledged at once (also capped by the broker's receive maximum)."),
+      ackTimeoutSec: doc(
+        int(1, 3600).default(30),
+        'A message the broker has not acknowledged after this many seconds means the link is stuck: the connection is dropped and the message sent again.',
+      ),
+      maxMessagesPerSec: doc(z.number().min(0).default(0), 'Most messages published per second, for metered links (0: no limit).'),
+      maxBytesPerSec: doc(z.number().min(0).default(0), 'Most payload bytes published per second, for metered links (0: no limit).'),
+      healthQos: doc(z.union([z.literal(0), z.literal(1)]).default(1), 'QoS of the retained health message.', { accepts: '0 or 1' }),
+      requestSecretFile: doc(
+        path().optional(),
+        'File holding the shared secret (first line, at least 16 characters) requests must be signed with (HMAC-SHA256, see the README); unsigned or badly signed requests are then ignored.',
+      ),
+      requestMaxSkewSec: doc(
+        int(0, 7 * 86400).default(600),
+        'Signed requests whose `ts` is further than this many seconds from the device clock are ignored, as replays (0: no time check, for devices without a synced clock).',
+      ),
+      maxRequestBytes: doc(int(256, 1024 * 1024).default(16384), 'Largest request payload handled, in bytes; larger ones get an error response.'),
     },
     'The broker that receives alerts.',
   ),
@@ -233,6 +256,9 @@ export const configSchema = z.strictObject({
   const lb = cfg.schedule.lowBattery;
   if (lb.pauseCaptureBelowPercent > lb.pauseInferenceBelowPercent) {
     ctx.addIssue({ code: 'custom', path: ['schedule', 'lowBattery', 'pauseCaptureBelowPercent'], input: lb.pauseCaptureBelowPercent, message: `expected at most schedule.lowBattery.pauseInferenceBelowPercent (${lb.pauseInferenceBelowPercent})` });
+  }
+  if (cfg.mqtt.reconnectMaxSec < cfg.mqtt.reconnectMinSec) {
+    ctx.addIssue({ code: 'custom', path: ['mqtt', 'reconnectMaxSec'], input: cfg.mqtt.reconnectMaxSec, message: `expected at least mqtt.reconnectMinSec (${cfg.mqtt.reconnectMinSec})` });
   }
   if (cfg.mqtt.password !== undefined && cfg.mqtt.passwordFile !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['mqtt', 'password'], input: '[redacted]', message: 'expected either mqtt.password or mqtt.passwordFile, not both' });

@@ -1,14 +1,12 @@
 /** `earshot config init|show|get|set|validate`. */
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { setInText, defaultConfigText } from '../../config/document.js';
-import { configKeys, findKey, keysUnder, closest, parseValueText } from '../../config/keys.js';
-import { configTarget, getPath, loadConfig, locateConfig, parseConfigText, readConfigText, readEnvOverrides, validateConfig } from '../../config/load.js';
+import { defaultConfigText } from '../../config/document.js';
+import { configTarget, getPath, loadConfig, locateConfig } from '../../config/load.js';
 import { REDACTED, redactConfig } from '../../config/redact.js';
-import { UsageError, ConfigError, errnoCode } from '../errors.js';
-import { writeFileAtomic } from '../fs/atomic-write.js';
+import { checkConfigPath, updateConfigFile, valueFromText, writeConfigFile } from '../../config/update.js';
+import { UsageError } from '../errors.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
 const COMPONENT = 'cli.config';
@@ -17,31 +15,6 @@ function printValue(ctx: CliContext, value: unknown, json: boolean): void {
   if (json) ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
   else if (value !== null && typeof value === 'object') ctx.stdout(YAML.stringify(value));
   else ctx.stdout(`${value === undefined ? '' : String(value)}\n`);
-}
-
-/** A dotted path that is a key or a group of keys; otherwise a usage error with a hint. */
-function checkPath(p: string): { isLeaf: boolean } {
-  if (findKey(p)) return { isLeaf: true };
-  if (keysUnder(p)) return { isLeaf: false };
-  // A key inside a free-form mapping (detection.labels.gunshot.threshold) is fine for `get`.
-  const parent = configKeys().find((k) => p.startsWith(`${k.path}.`) && k.kind === 'structured');
-  if (parent) return { isLeaf: false };
-  const hint = closest(p, configKeys().map((k) => k.path));
-  throw new UsageError(`${p}: no such configuration key${hint ? ` (did you mean ${hint}?)` : ''}; \`earshot config show\` lists them all`, {
-    component: COMPONENT,
-    code: 'config.unknown-key',
-  });
-}
-
-function writeConfigFile(file: string, text: string): void {
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    writeFileAtomic(file, text, { mode: 0o600 });
-  } catch (err) {
-    const code = errnoCode(err);
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied (run with sudo, or name another file with --config)' : String((err as Error).message);
-    throw new ConfigError(`${file}: cannot write the configuration: ${why}`, { component: COMPONENT, code: 'config.write' , cause: err });
-  }
 }
 
 export const registerConfigCommands: RegisterCommand = (program, ctx) => {
@@ -80,7 +53,7 @@ export const registerConfigCommands: RegisterCommand = (program, ctx) => {
     .argument('<key>', 'dotted key, e.g. mqtt.url')
     .option('--json', 'print JSON')
     .action((key: string, opts: { json?: boolean }, cmd: Command) => {
-      checkPath(key);
+      checkConfigPath(key);
       const loaded = loadConfig({ flag: globalOptions(cmd).config, env: ctx.env });
       printValue(ctx, getPath(redactConfig(loaded.config), key.split('.')), Boolean(opts.json));
     });
@@ -91,23 +64,15 @@ export const registerConfigCommands: RegisterCommand = (program, ctx) => {
     .argument('<key>', 'dotted key, e.g. device.id')
     .argument('<value>', 'new value (YAML/JSON for lists and mappings)')
     .action((keyPath: string, valueText: string, _opts: unknown, cmd: Command) => {
-      const { isLeaf } = checkPath(keyPath);
-      const key = findKey(keyPath);
-      const value = isLeaf && key ? parseValueText(key, valueText) : (YAML.parse(valueText) as unknown);
-      const location = locateConfig(globalOptions(cmd).config, ctx.env);
-      const file = configTarget(location);
-      const before = readConfigText(file);
-      const after = setInText(before, keyPath.split('.'), value);
-      // Validate the file as it would be (without env overrides: they are not written).
-      validateConfig(parseConfigText(after, file), file);
-      if (after === before) {
-        ctx.stdout(`${keyPath} already ${key?.meta.secret ? REDACTED : valueText} in ${file}\n`);
+      const value = valueFromText(keyPath, valueText);
+      const file = configTarget(locateConfig(globalOptions(cmd).config, ctx.env));
+      const update = updateConfigFile({ file, keyPath, value, env: ctx.env });
+      if (!update.changed) {
+        ctx.stdout(`${keyPath} already ${update.secret ? REDACTED : valueText} in ${file}\n`);
         return;
       }
-      writeConfigFile(file, after);
-      ctx.stdout(`set ${keyPath} = ${key?.meta.secret ? REDACTED : JSON.stringify(value)} in ${file}\n`);
-      const shadow = readEnvOverrides(ctx.env).overrides.find((o) => o.path === keyPath);
-      if (shadow) ctx.stderr(`warning: ${shadow.envName} is set and overrides this value at run time\n`);
+      ctx.stdout(`set ${keyPath} = ${update.secret ? REDACTED : JSON.stringify(value)} in ${file}\n`);
+      if (update.shadowedBy) ctx.stderr(`warning: ${update.shadowedBy.envName} is set and overrides this value at run time\n`);
     });
 
   config

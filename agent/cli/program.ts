@@ -4,9 +4,10 @@ import { ConfigError, EarshotError, ExitCode, exitCodeOf } from '../errors.js';
 import { packageVersion } from '../version.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerModelsCommands } from './models-commands.js';
+import { registerAlertsCommands, registerSyncCommands } from './sync-commands.js';
 import type { CliContext, RegisterCommand } from './context.js';
 
-const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerModelsCommands];
+const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands];
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('earshot')

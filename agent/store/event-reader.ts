@@ -9,11 +9,14 @@ import { DataError, InputMissingError, errnoCode } from '../errors.js';
 import { isCorruptionError } from './sqlite-open.js';
 import { EventQueries } from './sqlite-queries.js';
 import { schemaVersion } from './sqlite-schema.js';
+import { SyncQueries } from './sqlite-sync-queries.js';
 
 const COMPONENT = 'store.reader';
 
 export interface EventReader {
   queries: EventQueries;
+  /** Outbox by priority and the key/value state (`earshot sync status`). */
+  sync: SyncQueries;
   close(): void;
 }
 
@@ -31,7 +34,7 @@ export function openEventReader(file: string): EventReader {
     db = new Database(file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     if (schemaVersion(db) === 0) throw nothingYet(file);
-    return { queries: new EventQueries(db), close: () => db?.close() };
+    return { queries: new EventQueries(db), sync: new SyncQueries(db), close: () => db?.close() };
   } catch (err) {
     db?.close();
     if (err instanceof InputMissingError) throw err;

@@ -222,6 +222,18 @@ export class MemoryStore implements Store {
     }
   }
 
+  release(ids: readonly number[], opts: { attempted?: boolean } = {}): void {
+    this.assertOpen();
+    const now = this.clock();
+    for (const id of ids) {
+      const m = this.outbox.get(id);
+      if (!m) continue;
+      if (opts.attempted !== false) m.attempts++;
+      m.nextAttemptMs = now;
+      m.leaseUntilMs = undefined;
+    }
+  }
+
   prune(reason: PruneReason = 'manual'): PruneReport {
     this.assertOpen();
     const report: PruneReport = { reason, clipsDeleted: 0, clipBytesFreed: 0, eventsDeleted: 0, healthDeleted: 0, undeliveredDropped: {}, stillLow: false, durationMs: 0 };

@@ -122,6 +122,7 @@ function prepareStatements(db: Database.Database) {
     outboxById: db.prepare('SELECT id, kind, event_id, attempts FROM outbox WHERE id = ?'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE id = ?'),
     nack: db.prepare("UPDATE outbox SET attempts = ?, next_attempt_ms = ?, state = 'ready', lease_until_ms = NULL WHERE id = ?"),
+    release: db.prepare("UPDATE outbox SET attempts = attempts + ?, next_attempt_ms = ?, state = 'ready', lease_until_ms = NULL WHERE id = ?"),
     upsertClip: db.prepare(
       `INSERT INTO clips (event_id, path, format, duration_ms, bytes, sha256, uploaded, created_ms)
        VALUES (@event_id, @path, @format, @duration_ms, @bytes, @sha256, 0, @created_ms)
@@ -356,6 +357,17 @@ export class SqliteStore implements Store {
           const attempts = row.attempts + 1;
           this.stmts.nack.run(attempts, now + backoffDelayMs(attempts, this.backoff), id);
         }
+      }),
+    );
+  }
+
+  release(ids: readonly number[], opts: { attempted?: boolean } = {}): void {
+    if (ids.length === 0) return;
+    const add = opts.attempted === false ? 0 : 1;
+    this.write('release', undefined, () =>
+      this.tx(() => {
+        const now = this.clock();
+        for (const id of ids) this.stmts.release.run(add, now, id);
       }),
     );
   }

@@ -211,6 +211,13 @@ export interface Store {
   ack(ids: readonly number[]): void;
   /** Publishing failed: count an attempt and make them wait for a retry with backoff. */
   nack(ids: readonly number[]): void;
+  /**
+   * Publishing was interrupted rather than refused (the link dropped, or no acknowledgement came
+   * in time): make them leasable again at once, in their place in the order, so a reconnect
+   * resends them first. Counts an attempt unless `attempted` is false (leased but never sent).
+   * Unknown ids are ignored.
+   */
+  release(ids: readonly number[], opts?: { attempted?: boolean }): void;
 
   /** Applies retention and quotas now (for SQLite, see the order in agent/store/sqlite-prune.ts). */
   prune(reason?: PruneReason): PruneReport;

@@ -274,6 +274,28 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         expect(store.lease(10).map((m) => m.eventId)).toEqual([b.id]);
       });
 
+      it('release makes messages leasable again at once, in order, counting an attempt unless told not to', () => {
+        for (let i = 0; i < 4; i++) store.putEvent(makeEvent(), { alert: EVENTS_TOPIC });
+        const leased = store.lease(3);
+        expect(leased.map((m) => m.seq)).toEqual([1, 2, 3]);
+        store.release([leased[0]!.id, leased[1]!.id]);
+        store.release([leased[2]!.id], { attempted: false });
+        store.release([424242]); // unknown: ignored
+        store.release([]);
+        // No backoff: the released ones come back before the never-leased seq 4.
+        const again = store.lease(10);
+        expect(again.map((m) => [m.seq, m.attempts])).toEqual([
+          [1, 1],
+          [2, 1],
+          [3, 0],
+          [4, 0],
+        ]);
+        expect(store.lease(10)).toEqual([]);
+        store.release([again[0]!.id]);
+        expect(store.lease(1)[0]).toMatchObject({ seq: 1, attempts: 2 });
+        expect(store.storeHealth().outbox.depth).toBe(4);
+      });
+
       it('ack removes messages, marks events delivered and records the sync time; unknown ids are ignored', () => {
         const a = store.putEvent(makeEvent(), { alert: EVENTS_TOPIC });
         store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
