@@ -124,8 +124,9 @@ export const configSchema = z.strictObject({
   detection: section(
     {
       model: doc(z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { message: 'expected a model name such as "efficientat-mn04"' }).default('efficientat-mn04'), 'Model to run (see `earshot models list`).'),
-      windowSec: doc(z.number().min(0.5).max(10).default(2), 'Length of audio the model sees at once, in seconds.'),
-      hopSec: doc(z.number().min(0.1).max(10).default(1), 'Step between windows, in seconds (≤ windowSec).'),
+      windowSec: doc(z.number().min(0.5).max(10).default(5), 'Length of audio the model sees at once, in seconds (the model was trained on 10 s clips; windows under 2 s lose much recall).'),
+      hopSec: doc(z.number().min(0.1).max(10).default(2.5), 'Step between windows, in seconds (≤ windowSec).'),
+      voice: doc(z.boolean().default(true), 'Use the Silero voice activity detector as extra evidence for human_voice.'),
       threads: doc(int(1, 8).default(1), 'Inference threads (1 saves power on a Pi).'),
       labels: doc(
         z.record(z.string().regex(LABEL_PATTERN, { message: 'expected a label name such as "gunshot"' }), labelSettings).default({}),

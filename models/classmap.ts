@@ -23,6 +23,12 @@ const labelSchema = z.strictObject({
   minWindows: z.number().int().min(1).default(1),
   keepClips: z.boolean().default(true),
   enabled: z.boolean().default(true),
+  /** Weight of the voice activity detector's speech share as one more piece of evidence. */
+  voice: z.number().min(0).max(1).optional(),
+  /** The voice detector runs only on windows where the label already scores this much without it. */
+  voiceGate: z.number().min(0).max(1).default(0),
+  /** Raw score that maps to 0.5: the combined score is shifted in log-odds so thresholds read alike across labels. */
+  calibrationCenter: z.number().gt(0).lt(1).optional(),
 });
 const classMapSchema = z.strictObject({
   version: z.literal(1),
@@ -48,6 +54,12 @@ export interface AlertLabel {
   /** Indices into the model's outputs, with their weights. */
   indices: Int32Array;
   weights: Float32Array;
+  /** Weight of the VAD's speech share (0: not used). */
+  voiceWeight: number;
+  /** Score without voice evidence at which the VAD is consulted. */
+  voiceGate: number;
+  /** log-odds subtracted from the combined score (0: none). */
+  logitShift: number;
 }
 
 export interface ClassMap {
@@ -138,21 +150,44 @@ export function compileClassMap(map: ClassMapFile, modelLabels: readonly string[
       enabled: o.enabled ?? l.enabled,
       indices: Int32Array.from(l.evidence.map((e) => index.get(e.label)!)),
       weights: Float32Array.from(l.evidence.map((e) => e.weight)),
+      voiceWeight: l.voice ?? 0,
+      voiceGate: l.voiceGate,
+      logitShift: l.calibrationCenter === undefined ? 0 : logit(l.calibrationCenter),
     };
   });
   return { model: map.model, mergeGapSec: map.mergeGapSec, labels, modelLabels };
 }
 
-/** One alert label's score from a window's model probabilities. */
-export function labelScore(label: AlertLabel, probs: ArrayLike<number>): number {
+const logit = (p: number) => Math.log(p / (1 - p));
+const EPS = 1e-7;
+
+/** Moves a probability by `shift` in log-odds (calibration), keeping 0 and 1 out of reach. */
+function shiftLogOdds(p: number, shift: number): number {
+  if (shift === 0) return p;
+  const q = Math.min(1 - EPS, Math.max(EPS, p));
+  return 1 / (1 + Math.exp(-(logit(q) - shift)));
+}
+
+/**
+ * One alert label's score from a window's model probabilities and, for labels that use it,
+ * the share of the window the voice detector heard as speech.
+ */
+export function labelScore(label: AlertLabel, probs: ArrayLike<number>, speechShare = 0): number {
+  let raw: number;
   if (label.combine === 'max') {
-    let best = 0;
-    for (let i = 0; i < label.indices.length; i++) best = Math.max(best, label.weights[i]! * probs[label.indices[i]!]!);
-    return best;
+    raw = label.voiceWeight * speechShare;
+    for (let i = 0; i < label.indices.length; i++) raw = Math.max(raw, label.weights[i]! * probs[label.indices[i]!]!);
+  } else {
+    let miss = 1 - label.voiceWeight * speechShare;
+    for (let i = 0; i < label.indices.length; i++) miss *= 1 - label.weights[i]! * probs[label.indices[i]!]!;
+    raw = 1 - miss;
   }
-  let miss = 1;
-  for (let i = 0; i < label.indices.length; i++) miss *= 1 - label.weights[i]! * probs[label.indices[i]!]!;
-  return 1 - miss;
+  return shiftLogOdds(raw, label.logitShift);
+}
+
+/** Whether any enabled label takes voice evidence (then the voice detector must run). */
+export function usesVoice(map: ClassMap): boolean {
+  return map.labels.some((l) => l.enabled && l.voiceWeight > 0);
 }
 
 /** The strongest pieces of evidence for a label in one window, strongest first. */

@@ -35,3 +35,13 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 /** A command module adds its commands to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+/**
+ * Thrown by a command that has already reported what went wrong (e.g. some inputs failed
+ * while the others were processed): the CLI exits with `code` and prints nothing more.
+ */
+export class CommandExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}

@@ -4,10 +4,13 @@ import { ConfigError, EarshotError, ExitCode, exitCodeOf } from '../errors.js';
 import { packageVersion } from '../version.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerModelsCommands } from './models-commands.js';
+import { registerEventsCommands } from './events-commands.js';
+import { registerFeaturesCommand } from './features.js';
+import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAlertsCommands, registerSyncCommands } from './sync-commands.js';
-import type { CliContext, RegisterCommand } from './context.js';
+import { CommandExit, type CliContext, type RegisterCommand } from './context.js';
 
-const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands];
+const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerAnalyzeCommand, registerFeaturesCommand, registerEventsCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands];
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('earshot')
@@ -47,6 +50,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     await program.parseAsync(argv as string[], { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
+    if (err instanceof CommandExit) return err.code;
     if (err instanceof CommanderError) {
       // Help and version are "errors" to commander; usage mistakes were already printed.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;

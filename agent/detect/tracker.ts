@@ -22,7 +22,7 @@ export interface TrackedLabel {
 export interface WindowScore {
   /** Score of this label in the window, 0–1. */
   score: number;
-  /** The evidence behind it (top model labels), only needed when it may become an event's peak. */
+  /** The evidence behind it (top model labels); called at most once, during `update`. */
   evidence?: () => ModelLabelScore[];
 }
 
@@ -46,7 +46,8 @@ interface LabelState {
   streak: number;
   streakStart: number;
   streakPeak: number;
-  streakEvidence?: () => ModelLabelScore[];
+  /** Evidence of the streak's peak, taken at once (the caller's buffers are reused). */
+  streakModelLabels: ModelLabelScore[];
   open?: TrackedEvent;
   quietHops: number;
 }
@@ -62,7 +63,7 @@ export class EventTracker {
   private nextKey = 1;
 
   constructor(private readonly opts: TrackerOptions) {
-    for (const l of opts.labels) this.states.set(l.name, { streak: 0, streakStart: 0, streakPeak: 0, quietHops: 0 });
+    for (const l of opts.labels) this.states.set(l.name, { streak: 0, streakStart: 0, streakPeak: 0, streakModelLabels: [], quietHops: 0 });
   }
 
   /**
@@ -101,7 +102,7 @@ export class EventTracker {
         s.streak++;
         if (score > s.streakPeak) {
           s.streakPeak = score;
-          s.streakEvidence = w?.evidence;
+          s.streakModelLabels = w?.evidence?.() ?? [];
         }
         if (s.streak >= label.minWindows) {
           s.open = {
@@ -111,7 +112,7 @@ export class EventTracker {
             startSample: s.streakStart,
             endSample,
             confidence: s.streakPeak,
-            modelLabels: s.streakEvidence?.() ?? [],
+            modelLabels: s.streakModelLabels,
             windows: s.streak,
           };
           s.streak = 0;

@@ -36,6 +36,8 @@ export interface Tagger {
 export interface VoiceDetector {
   /** Model rate, Hz (16000 for Silero). */
   readonly sampleRate: number;
+  /** Samples per frame at the model rate (512 for Silero: 32 ms). */
+  readonly frameSamples: number;
   open(): Promise<void>;
   /** Speech probability per complete frame in `samples`, state carried across calls. */
   process(samples: Float32Array): Promise<Float32Array>;

@@ -1,0 +1,160 @@
+/** `earshot analyze <files or folders...>`: detections in recordings, offline. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { loadModelRateAudio } from '../audio/load-model-rate.js';
+import { openDetection } from '../detect/open-detection.js';
+import { findAudioFiles } from '../detect/find-audio.js';
+import { csvLine, CSV_HEADER, offlineEvent, ravenTable } from '../detect/report.js';
+import type { EarshotEvent } from '../event.js';
+import { EarshotError, ExitCode, InputMissingError, UsageError } from '../errors.js';
+import { CommandExit, globalOptions, type CliContext, type RegisterCommand } from './context.js';
+import { ProgressLine } from './progress.js';
+
+const COMPONENT = 'cli.analyze';
+const FORMATS = ['text', 'json', 'csv', 'raven'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface AnalyzeOptions {
+  format: string;
+  out?: string;
+  minConfidence?: string;
+  labels?: string;
+  threads?: string;
+  window?: string;
+  hop?: string;
+  batch?: string;
+}
+
+function numberOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${value}"`, { component: COMPONENT, code: 'usage.option' });
+  }
+  return n;
+}
+
+function fmtTime(sec: number): string {
+  const m = Math.floor(sec / 60);
+  return `${String(m).padStart(2, '0')}:${(sec - m * 60).toFixed(1).padStart(4, '0')}`;
+}
+
+function textLine(e: EarshotEvent): string {
+  const top = e.modelLabels[0];
+  return `${e.file}\t${fmtTime(e.startSec ?? 0)}–${fmtTime(e.endSec ?? 0)}\t${e.label}\t${e.confidence.toFixed(2)}${top ? `\t(${top.label} ${top.score.toFixed(2)})` : ''}\n`;
+}
+
+export const registerAnalyzeCommand: RegisterCommand = (program, ctx) => {
+  program
+    .command('analyze')
+    .description('detect events in recordings (WAV; FLAC/MP3/OGG with sox or ffmpeg); folders are walked')
+    .argument('<inputs...>', 'audio files or folders')
+    .option('-f, --format <format>', `output: ${FORMATS.join(', ')} (json: one event per line)`, 'text')
+    .option('-o, --out <dir>', 'folder for Raven selection tables (--format raven)', '.')
+    .option('--min-confidence <x>', 'report threshold for every label, 0–1 (0: every label\'s peak per file)')
+    .option('--labels <list>', 'only these alert labels, comma-separated')
+    .option('--threads <n>', 'inference threads (default: detection.threads)')
+    .option('--window <sec>', 'window length in seconds (default: detection.windowSec)')
+    .option('--hop <sec>', 'hop between windows in seconds (default: detection.hopSec)')
+    .option('--batch <n>', 'windows per inference call', '8')
+    .action(async (inputs: string[], opts: AnalyzeOptions, cmd: Command) => {
+      const code = await analyze(inputs, opts, cmd, ctx);
+      if (code !== ExitCode.ok) throw new CommandExit(code);
+    });
+};
+
+async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx: CliContext): Promise<number> {
+  if (!(FORMATS as readonly string[]).includes(opts.format)) {
+    throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got "${opts.format}"`, { component: COMPONENT, code: 'usage.format' });
+  }
+  const format = opts.format as Format;
+  const minConfidence = numberOption('min-confidence', opts.minConfidence, 0, 1);
+  const threads = numberOption('threads', opts.threads, 1, 64);
+  const windowSec = numberOption('window', opts.window, 0.1, 60);
+  const hopSec = numberOption('hop', opts.hop, 0.05, 60);
+  const batchSize = numberOption('batch', opts.batch, 1, 256) ?? 8;
+  const configFile = globalOptions(cmd).config;
+  const { config } = loadConfig({ flag: configFile, env: ctx.env });
+
+  const { files, missing } = findAudioFiles(inputs);
+  for (const m of missing) ctx.stderr(`earshot: ${m}: no such file or folder\n`);
+  if (files.length === 0) {
+    throw new InputMissingError(`no audio files found in ${inputs.join(', ')}`, { component: COMPONENT, code: 'analyze.no-input' });
+  }
+
+  const stack = await openDetection(config, { threads, mirror: ctx.env.EARSHOT_MODEL_MIRROR, configFile });
+  const labels = opts.labels?.split(',').map((s) => s.trim()).filter(Boolean);
+  const known = stack.classMap.labels.map((l) => l.name);
+  const unknown = labels?.filter((l) => !known.includes(l)) ?? [];
+  if (unknown.length) {
+    await stack.close();
+    throw new UsageError(`--labels: unknown label ${unknown.join(', ')}; accepted: ${known.join(', ')}`, { component: COMPONENT, code: 'usage.labels' });
+  }
+  const analyzer = stack.analyzer({ minConfidence, labels, batchSize, windowSec, hopSec });
+  const rate = stack.frontend.params.sampleRate;
+  const progress = new ProgressLine(ctx, files.length);
+  const byLabel = new Map<string, number>();
+  let failed = missing.length;
+  let audioSec = 0;
+  let seq = 0;
+  const t0 = process.cpuUsage();
+  const wall0 = performance.now();
+  if (format === 'csv') ctx.stdout(`${CSV_HEADER}\n`);
+  if (format === 'raven') fs.mkdirSync(opts.out ?? '.', { recursive: true });
+
+  try {
+    for (const file of files) {
+      progress.update(file);
+      let samples: Float32Array;
+      try {
+        samples = await loadModelRateAudio(file, rate);
+      } catch (err) {
+        failed++;
+        progress.clear();
+        ctx.stderr(`earshot: ${err instanceof EarshotError ? err.message : `${file}: ${(err as Error).message}`} (skipped)\n`);
+        continue;
+      }
+      const result = await analyzer.analyze(samples);
+      audioSec += result.durationSec;
+      const mtimeMs = fs.statSync(file).mtimeMs;
+      const events = result.events.map((ev) =>
+        offlineEvent(ev, ++seq, {
+          device: config.device.id,
+          model: stack.modelRef,
+          location: config.device.location,
+          file,
+          sampleRate: rate,
+          recordingStartMs: mtimeMs - result.durationSec * 1000,
+          clockSynced: false,
+        }),
+      );
+      progress.clear();
+      for (const e of events) {
+        byLabel.set(e.label, (byLabel.get(e.label) ?? 0) + 1);
+        if (format === 'json') ctx.stdout(`${JSON.stringify(e)}\n`);
+        else if (format === 'csv') ctx.stdout(`${csvLine(e)}\n`);
+        else if (format === 'text') ctx.stdout(textLine(e));
+      }
+      if (format === 'raven') {
+        const out = path.join(opts.out ?? '.', `${path.basename(file, path.extname(file))}.earshot.selection.table.txt`);
+        fs.writeFileSync(out, ravenTable(events, stack.frontend.params.fMax));
+      }
+    }
+  } finally {
+    progress.clear();
+    await stack.close();
+  }
+
+  const cpu = process.cpuUsage(t0);
+  const cpuSec = (cpu.user + cpu.system) / 1e6;
+  const wallSec = (performance.now() - wall0) / 1000;
+  const labelsText = [...byLabel.entries()].sort((a, b) => b[1] - a[1]).map(([l, n]) => `${l} ${n}`).join(', ') || 'none';
+  ctx.stderr(
+    `analyzed ${files.length - (failed - missing.length)} of ${files.length} file(s)${failed ? `, ${failed} failed` : ''}; ` +
+      `${(audioSec / 3600).toFixed(3)} h of audio in ${wallSec.toFixed(1)} s (${(audioSec / Math.max(cpuSec, 1e-9)).toFixed(0)}× real time per CPU second); ` +
+      `events: ${labelsText}\n`,
+  );
+  return failed > 0 ? ExitCode.dataErr : ExitCode.ok;
+}

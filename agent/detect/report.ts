@@ -1,0 +1,67 @@
+/**
+ * Output formats of `earshot analyze`: event JSON lines (the contract + file, startSec, endSec),
+ * CSV, and Raven selection tables (the format BirdNET and bioacoustic tools exchange).
+ */
+import type { EarshotEvent, ModelRef } from '../event.js';
+import { newEventId } from '../event.js';
+import type { TrackedEvent } from './tracker.js';
+
+export interface OfflineContext {
+  device: string;
+  model: ModelRef;
+  location?: { lat: number; lon: number };
+  file: string;
+  sampleRate: number;
+  /** Wall-clock time of the recording's first sample (ms since the epoch). */
+  recordingStartMs: number;
+  /** Whether that time is trustworthy (it is derived from the file's modification time). */
+  clockSynced: boolean;
+}
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+/** The contract event for a tracked event in a file. */
+export function offlineEvent(ev: TrackedEvent, seq: number, ctx: OfflineContext): EarshotEvent {
+  const startSec = ev.startSample / ctx.sampleRate;
+  const endSec = ev.endSample / ctx.sampleRate;
+  const startMs = ctx.recordingStartMs + startSec * 1000;
+  return {
+    id: newEventId(Math.round(startMs)),
+    seq,
+    device: ctx.device,
+    label: ev.label,
+    category: ev.category,
+    confidence: round(ev.confidence, 4),
+    start: new Date(startMs).toISOString(),
+    end: new Date(ctx.recordingStartMs + endSec * 1000).toISOString(),
+    modelLabels: ev.modelLabels.map((m) => ({ label: m.label, score: round(m.score, 4) })),
+    model: ctx.model,
+    ...(ctx.location ? { location: ctx.location } : {}),
+    clockSynced: ctx.clockSynced,
+    file: ctx.file,
+    startSec: round(startSec, 3),
+    endSec: round(endSec, 3),
+  };
+}
+
+export const CSV_HEADER = 'file,startSec,endSec,label,category,confidence,topModelLabel,topModelScore,id,start,end';
+
+function csvField(value: string | number): string {
+  const s = String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvLine(e: EarshotEvent): string {
+  const top = e.modelLabels[0];
+  return [e.file ?? '', e.startSec ?? '', e.endSec ?? '', e.label, e.category, e.confidence, top?.label ?? '', top?.score ?? '', e.id, e.start, e.end].map(csvField).join(',');
+}
+
+export const RAVEN_HEADER = ['Selection', 'View', 'Channel', 'Begin Time (s)', 'End Time (s)', 'Low Freq (Hz)', 'High Freq (Hz)', 'Label', 'Category', 'Confidence', 'Begin Path', 'File Offset (s)'].join('\t');
+
+/** A Raven Pro selection table for one input file (tab-separated, one row per event). */
+export function ravenTable(events: readonly EarshotEvent[], highFreqHz: number): string {
+  const rows = events.map((e, i) =>
+    [i + 1, 'Spectrogram 1', 1, (e.startSec ?? 0).toFixed(3), (e.endSec ?? 0).toFixed(3), 0, highFreqHz, e.label, e.category, e.confidence.toFixed(4), e.file ?? '', (e.startSec ?? 0).toFixed(3)].join('\t'),
+  );
+  return `${[RAVEN_HEADER, ...rows].join('\n')}\n`;
+}
