@@ -91,19 +91,28 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
   function computeFrame(src: Float64Array, pos: number, out: Float32Array, off: number, stride: number): void {
     framePower(src, pos, spec);
     const p = spec, up = segUp, mel = melAcc;
+    // Segment -1 (below the first centre) only feeds filter 0's up slope; the last segment
+    // only filter nMels-1's down slope; each other segment s feeds both s and s+1.
+    let k = segStart[0];
+    let prevUp = 0;
     for (let s = -1; s < nMels; s++) {
       const e = segStart[s + 2];
       let a = 0; // Σ p·u: the up slope of filter s+1
-      let b = 0; // Σ p: a - b is the down slope of filter s
-      for (let k = segStart[s + 1]; k < e; k++) {
+      let b = 0; // Σ p: b - a is the down slope of filter s
+      for (; k + 1 < e; k += 2) {
+        const v0 = p[k], v1 = p[k + 1];
+        a += v0 * up[k] + v1 * up[k + 1];
+        b += v0 + v1;
+      }
+      if (k < e) {
         const v = p[k];
         a += v * up[k];
         b += v;
+        k++;
       }
-      if (s >= 0) mel[s] += b - a;
-      if (s + 1 < nMels) mel[s + 1] = a;
+      if (s >= 0) mel[s] = prevUp + (b - a) + logOffset;
+      prevUp = a;
     }
-    for (let m = 0; m < nMels; m++) mel[m] += logOffset;
     logs.ln(nMels);
     for (let m = 0; m < nMels; m++) out[off + m * stride] = (mel[m] + add) * scale;
   }
