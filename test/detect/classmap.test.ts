@@ -42,10 +42,25 @@ describe('the shipped class map', () => {
     probs[labels.indexOf('Fireworks')] = 0.3;
     probs[labels.indexOf('Firecracker')] = 0.21;
     const score = labelScore(gun, probs);
-    // noisy-or of two pieces of evidence beats either alone
-    expect(score).toBeGreaterThan(0.8 * 0.3);
-    expect(score).toBeCloseTo(1 - (1 - 0.8 * 0.3) * (1 - 0.8 * 0.21), 6);
+    // noisy-or of two pieces of evidence, then shifted in log-odds so that raw 0.015 reads 0.5
+    const raw = 1 - (1 - 0.3) * (1 - 0.21);
+    const logit = (p: number) => Math.log(p / (1 - p));
+    expect(score).toBeCloseTo(1 / (1 + Math.exp(-(logit(raw) - logit(0.015)))), 6);
+    const one = new Float32Array(labels.length);
+    one[labels.indexOf('Fireworks')] = 0.3;
+    expect(labelScore(gun, probs)).toBeGreaterThan(labelScore(gun, one));
+    one[labels.indexOf('Fireworks')] = 0.015;
+    expect(labelScore(gun, one)).toBeCloseTo(0.5, 6);
     expect(topEvidence(gun, probs, labels, 2).map((e) => e.label)).toEqual(['Fireworks', 'Firecracker']);
+  });
+
+  it('human_voice takes the voice detector as evidence; other labels ignore it', () => {
+    const voice = compiled.labels.find((l) => l.name === 'human_voice')!;
+    const gun = compiled.labels.find((l) => l.name === 'gunshot')!;
+    const silent = new Float32Array(labels.length);
+    expect(labelScore(voice, silent, 0)).toBe(0);
+    expect(labelScore(voice, silent, 0.8)).toBeCloseTo(0.8, 6);
+    expect(labelScore(gun, silent, 0.8)).toBe(labelScore(gun, silent, 0));
   });
 
   it('keeps no voice clips by default (privacy)', () => {
