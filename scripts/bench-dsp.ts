@@ -9,7 +9,8 @@
  *
  *   npm run bench:dsp            # table
  *   npm run bench:dsp -- --json  # …and one JSON object on the last line
- *   options: --reps N (default 9), --meyda-seconds S (audio for path c, default 20)
+ *   options: --reps N (default 9; the log-mel runs 3N rounds, meyda every third),
+ *            --meyda-seconds S (audio for path c, default 20)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -62,12 +63,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** × real time over `reps` repetitions (after one warm-up): median, min, max. */
-function measure(audioSeconds: number, fn: () => void, n = reps): { median: number; min: number; max: number } {
-  fn();
-  const speeds: number[] = [];
-  for (let r = 0; r < n; r++) speeds.push(audioSeconds / Math.max(cpuSeconds(fn), 1e-9));
-  return { median: median(speeds), min: Math.min(...speeds), max: Math.max(...speeds) };
+interface Figure {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * × real time of several workloads over `reps` rounds after a warm-up. Each round runs every
+ * workload once, interleaved, so a change in the machine's load hits them all alike.
+ */
+function measureTogether(work: { seconds: number; run: () => void; every?: number }[], rounds = reps): Figure[] {
+  for (const w of work) w.run();
+  const speeds: number[][] = work.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    work.forEach((w, i) => {
+      if (r % (w.every ?? 1) === 0) speeds[i].push(w.seconds / Math.max(cpuSeconds(w.run), 1e-9));
+    });
+  }
+  return speeds.map((s) => ({ median: median(s), min: Math.min(...s), max: Math.max(...s) }));
 }
 
 const files = corpus44k();
@@ -76,40 +90,57 @@ const decoded = inputs.map((i) => decodeWav(i.bytes, { name: i.file }));
 const seconds44k = decoded.reduce((s, w) => s + w.frames / w.sampleRate, 0);
 
 // (a) decode + resample, as the model path does it (mono mix-down included).
-const decodeResample = measure(seconds44k, () => {
-  for (const i of inputs) {
-    const w = decodeWav(i.bytes, { name: i.file });
-    resample(w.mono, w.sampleRate, 32000);
-  }
-});
-const decodeOnly = measure(seconds44k, () => {
-  for (const i of inputs) decodeWav(i.bytes, { name: i.file });
-});
-
-// (b) log-mel on the 32 kHz signals.
 const at32k = decoded.map((w) => resample(w.mono, w.sampleRate, 32000));
+const [decodeResample, decodeOnly] = measureTogether([
+  {
+    seconds: seconds44k,
+    run: () => {
+      for (const i of inputs) {
+        const w = decodeWav(i.bytes, { name: i.file });
+        resample(w.mono, w.sampleRate, 32000);
+      }
+    },
+  },
+  {
+    seconds: seconds44k,
+    run: () => {
+      for (const i of inputs) decodeWav(i.bytes, { name: i.file });
+    },
+  },
+]);
+
+// (b) log-mel on the 32 kHz signals, batch and streamed; (c) the meyda path on a slice (it is
+// slow: measured every third round).
 const seconds32k = at32k.reduce((s, x) => s + x.length / 32000, 0);
 const frontend = createMelFrontend(MN04_FRONTEND);
 const outs = at32k.map((x) => new Float32Array(128 * frontend.frameCount(x.length)));
-const logmel = measure(seconds32k, () => {
-  at32k.forEach((x, k) => frontend.melspec(x, outs[k]));
-});
 const CHUNK = 3200; // 100 ms, a typical capture chunk
 const streamSink = (): void => undefined;
-const streamed = measure(seconds32k, () => {
-  for (const x of at32k) {
-    const s = frontend.createStream();
-    for (let i = 0; i < x.length; i += CHUNK) s.push(x.subarray(i, i + CHUNK), streamSink);
-    s.flush(streamSink);
-  }
-});
-
-// (c) meyda path, on a slice (it is slow); same front-end numbers.
 const slice = at32k.map((x) => x.subarray(0, Math.ceil(Math.min(x.length, (meydaSeconds / at32k.length) * 32000))));
 const secondsMeyda = slice.reduce((s, x) => s + x.length / 32000, 0);
-const meyda = measure(secondsMeyda, () => {
-  for (const x of slice) meydaLogMel(x, MN04_FRONTEND);
-}, Math.max(3, Math.round(reps / 3)));
+const [logmel, streamed, meyda] = measureTogether(
+  [
+    { seconds: seconds32k, run: () => at32k.forEach((x, k) => frontend.melspec(x, outs[k])) },
+    {
+      seconds: seconds32k,
+      run: () => {
+        for (const x of at32k) {
+          const s = frontend.createStream();
+          for (let i = 0; i < x.length; i += CHUNK) s.push(x.subarray(i, i + CHUNK), streamSink);
+          s.flush(streamSink);
+        }
+      },
+    },
+    {
+      seconds: secondsMeyda,
+      run: () => {
+        for (const x of slice) meydaLogMel(x, MN04_FRONTEND);
+      },
+      every: 3,
+    },
+  ],
+  3 * reps,
+);
 let agreement = 0;
 {
   const a = frontend.melspec(slice[0]);
@@ -120,11 +151,11 @@ let agreement = 0;
 const ratio = logmel.median / meyda.median;
 const targets = { logmelRealtime: 1000, vsMeyda: 5 };
 const fmt = (x: number): string => `${x.toFixed(0).padStart(7)}×`;
-const row = (label: string, m: { median: number; min: number; max: number }): string =>
+const row = (label: string, m: Figure): string =>
   `${label.padEnd(46)}${fmt(m.median)}   (min ${m.min.toFixed(0)}, max ${m.max.toFixed(0)})`;
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-console.log(`Earshot DSP benchmark — ${cpu}, Node ${process.version}, ${reps} repetitions, median × real time per CPU second`);
+console.log(`Earshot DSP benchmark — ${cpu}, Node ${process.version}; median × real time per CPU second over ${reps} rounds (log-mel: ${3 * reps}), workloads interleaved`);
 console.log(`input: ${files.length} real 44.1 kHz recordings from the dev corpus, ${seconds44k.toFixed(1)} s of audio`);
 console.log(row('(a) decode WAV + resample 44.1 → 32 kHz', decodeResample));
 console.log(row('    decode WAV only', decodeOnly));
