@@ -69,10 +69,12 @@ export function describeLinkError(err: unknown, ctx: LinkContext): { message: st
     return out(`${url}: the broker's TLS certificate does not verify (${code}: ${raw}); check mqtt.tls.ca (${ctx.ca ?? 'system CAs'}) and mqtt.tls.servername`);
   }
   if (code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_')) {
+    // OpenSSL messages carry source paths and error stacks; the alert name is what matters.
+    const alert = /(?:tlsv1\d?|sslv3) alert [a-z ]+/i.exec(raw)?.[0] ?? raw.split('\n')[0]!.trim();
     const certHint = /certificate required|handshake failure|bad certificate|unknown ca/i.test(raw)
       ? `; the broker did not accept the client certificate (mqtt.tls.cert: ${ctx.cert ?? 'none'}, mqtt.tls.key)`
       : '';
-    return out(`${url}: TLS handshake failed (${code}: ${raw})${certHint}`);
+    return out(`${url}: TLS handshake failed (${alert})${certHint}`);
   }
   if (raw === 'connack timeout') {
     return out(`${url}: no answer to CONNECT within ${ctx.connectTimeoutSec ?? '?'} s (is this an MQTT broker, and the right protocol?)`, 'connack-timeout');
