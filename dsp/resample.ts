@@ -272,3 +272,11 @@ export function resample(samples: ArrayLike<number>, fromRate: number, toRate: n
   w += r.flush(out.subarray(w)).length;
   return w === total ? out : out.subarray(0, w);
 }
+
+/**
+ * Resampling for detection: the model's mel filters stop at 15 kHz and it needs no more than
+ * about 70 dB of image/alias rejection, so a shorter filter does (a passband to 0.9 of the
+ * lower Nyquist, a stopband just past it). About half the taps of the default design, which
+ * makes file analysis of 8–48 kHz recordings twice as fast.
+ */
+export const DETECTION_RESAMPLING: Readonly<ResamplerOptions> = Object.freeze({ passband: 0.9, stopband: 1.05, attenuationDb: 70 });

@@ -5,12 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import * as z from 'zod';
 import { ConfigError, InputMissingError, errnoCode } from '../agent/errors.js';
 import { CATEGORIES, type Category, type ModelLabelScore } from '../agent/event.js';
 import type { LabelSettings } from '../config/schema.js';
+import { packageRoot } from '../agent/version.js';
 
 const COMPONENT = 'classmap';
 
@@ -70,13 +70,9 @@ export interface ClassMap {
   modelLabels: readonly string[];
 }
 
-/** The class map shipped with Earshot (models/classmap.yaml beside this module or its source). */
+/** The class map shipped with Earshot (models/classmap.yaml in the package). */
 export function defaultClassMapPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.join(here, 'classmap.yaml'), path.join(here, '..', '..', 'models', 'classmap.yaml')]) {
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return path.join(here, 'classmap.yaml');
+  return path.join(packageRoot(), 'models', 'classmap.yaml');
 }
 
 function fail(file: string, issues: string[]): never {

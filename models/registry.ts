@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DataError, UsageError } from '../agent/errors.js';
 import { readManifest, type ModelManifest } from './manifest.js';
+import { packageRoot } from '../agent/version.js';
 
 export interface ShippedManifest {
   manifest: ModelManifest;
@@ -15,22 +15,7 @@ export interface ShippedManifest {
   file: string;
 }
 
-let cachedRoot: string | undefined;
-
-/** The folder holding package.json of earshot (two levels up from build/models, one from models). */
-export function packageRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      const { name } = JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string };
-      if (name === 'earshot') return (cachedRoot = dir);
-    }
-    dir = path.dirname(dir);
-  }
-  throw new Error(`cannot find the earshot package root above ${fileURLToPath(import.meta.url)}`);
-}
+export { packageRoot };
 
 export function shippedModelsDir(): string {
   return path.join(packageRoot(), 'models');

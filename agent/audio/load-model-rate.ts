@@ -1,5 +1,5 @@
 /** Decode any supported audio file and bring it to a model's sample rate (mono). */
-import { resample } from '../../dsp/resample.js';
+import { DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
 import { decodeAudioFile, type DecodedAudio, type DecodeFileOptions } from './decode-file.js';
 
 export interface ModelRateAudio {
@@ -12,7 +12,7 @@ export interface ModelRateAudio {
 
 export async function loadAudioAtRate(file: string, sampleRate: number, options?: DecodeFileOptions): Promise<ModelRateAudio> {
   const decoded = await decodeAudioFile(file, options);
-  const samples = decoded.sampleRate === sampleRate ? decoded.mono : resample(decoded.mono, decoded.sampleRate, sampleRate);
+  const samples = decoded.sampleRate === sampleRate ? decoded.mono : resample(decoded.mono, decoded.sampleRate, sampleRate, DETECTION_RESAMPLING);
   const { channelData: _c, mono: _m, ...source } = decoded;
   return { samples, sampleRate, source };
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, ExitCode, InputMissingError } from '../../agent/errors.js';
+import { configIssuesOf } from '../helpers/config-error.js';
+import { type ConfigError, ExitCode, InputMissingError } from '../../agent/errors.js';
 import { configKeys, envNameFor } from '../../config/keys.js';
 import { loadConfig, locateConfig, parseConfigText, readEnvOverrides, validateConfig } from '../../config/load.js';
 import { configSchema, defaultDeviceId } from '../../config/schema.js';
@@ -20,15 +21,6 @@ const write = (name: string, text: string) => {
 };
 const noSystem = () => path.join(dir, 'no-such-system.yaml');
 
-function issuesOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('defaults', () => {
   it('an empty configuration validates and fills every section', () => {
@@ -64,7 +56,7 @@ describe('defaults', () => {
 
 describe('validation messages', () => {
   it('reports every mistake at once, each with its dotted path, what was found and what is accepted', () => {
-    const issues = issuesOf(() =>
+    const issues = configIssuesOf(() =>
       validateConfig({ audio: { sampleRate: 'fast', chanels: 2 }, mqtt: { keepalive: -5, url: 'htp://x' } }, 'f.yaml'),
     );
     expect(issues).toHaveLength(4);
@@ -86,32 +78,32 @@ describe('validation messages', () => {
     [{ detection: { labels: { gunshot: { threshold: 1.5 } } } }, 'detection.labels.gunshot.threshold: expected a number <= 1, got 1.5'],
     [{ storage: 'big' }, 'storage: expected a mapping of keys, got "big"'],
   ])('%j → %s', (raw, message) => {
-    expect(issuesOf(() => validateConfig(raw, 't'))).toContain(message);
+    expect(configIssuesOf(() => validateConfig(raw, 't'))).toContain(message);
   });
 
   it('rejects a device id that would break MQTT topics', () => {
-    const [issue] = issuesOf(() => validateConfig({ device: { id: 'a/b' } }, 't'));
+    const [issue] = configIssuesOf(() => validateConfig({ device: { id: 'a/b' } }, 't'));
     expect(issue).toMatch(/^device\.id: expected 1–64 letters.*got "a\/b"$/);
   });
 
   it('unknown keys in a per-label mapping list the accepted keys', () => {
-    const [issue] = issuesOf(() => validateConfig({ detection: { labels: { dog: { enabeld: false } } } }, 't'));
+    const [issue] = configIssuesOf(() => validateConfig({ detection: { labels: { dog: { enabeld: false } } } }, 't'));
     expect(issue).toBe('detection.labels.dog.enabeld: unknown key (did you mean "enabled"?); accepted here: enabled, threshold, keepClips');
   });
 
   it('unknown top-level sections are errors', () => {
-    const [issue] = issuesOf(() => validateConfig({ mqqt: {} }, 't'));
+    const [issue] = configIssuesOf(() => validateConfig({ mqqt: {} }, 't'));
     expect(issue).toMatch(/^mqqt: unknown key \(did you mean "mqtt"\?\)/);
   });
 
   it('cross-field rules: hop longer than window, file source without a file', () => {
-    const issues = issuesOf(() => validateConfig({ detection: { windowSec: 1, hopSec: 2 }, audio: { source: 'file' } }, 't'));
+    const issues = configIssuesOf(() => validateConfig({ detection: { windowSec: 1, hopSec: 2 }, audio: { source: 'file' } }, 't'));
     expect(issues).toContain('detection.hopSec: expected at most detection.windowSec (1), got 2');
     expect(issues).toContain('audio.file: expected a file path when audio.source is "file", got nothing');
   });
 
   it('never shows a secret value in a message', () => {
-    const issues = issuesOf(() => validateConfig({ mqtt: { password: 12345 } }, 't'));
+    const issues = configIssuesOf(() => validateConfig({ mqtt: { password: 12345 } }, 't'));
     expect(issues.join('\n')).not.toContain('12345');
     expect(issues[0]).toBe('mqtt.password: expected text, got [redacted]');
   });
@@ -129,14 +121,14 @@ describe('validation messages', () => {
 
 describe('YAML parsing', () => {
   it('a syntax error names the file, line and column', () => {
-    const issues = issuesOf(() => parseConfigText('mqtt:\n  url: [unclosed\n', 'c.yaml'));
+    const issues = configIssuesOf(() => parseConfigText('mqtt:\n  url: [unclosed\n', 'c.yaml'));
     expect(issues[0]).toMatch(/^c\.yaml:\d+:\d+: /);
   });
   it('duplicate keys are errors (the second would silently win)', () => {
-    expect(issuesOf(() => parseConfigText('mqtt:\n  url: mqtt://a\n  url: mqtt://b\n', 'c.yaml'))[0]).toMatch(/^c\.yaml:3:\d+: .*[Uu]nique|c\.yaml:3/);
+    expect(configIssuesOf(() => parseConfigText('mqtt:\n  url: mqtt://a\n  url: mqtt://b\n', 'c.yaml'))[0]).toMatch(/^c\.yaml:3:\d+: .*[Uu]nique|c\.yaml:3/);
   });
   it('a top level that is not a mapping is refused', () => {
-    expect(issuesOf(() => parseConfigText('- a\n- b\n', 'c.yaml'))[0]).toMatch(/expected a mapping of sections/);
+    expect(configIssuesOf(() => parseConfigText('- a\n- b\n', 'c.yaml'))[0]).toMatch(/expected a mapping of sections/);
   });
   it('an empty file is the defaults', () => {
     expect(parseConfigText('# only comments\n', 'c.yaml')).toEqual({});
@@ -195,7 +187,7 @@ describe('environment overrides', () => {
   });
 
   it('a bad value says which variable it came from', () => {
-    const issues = issuesOf(() => loadConfig({ env: { EARSHOT_MQTT_KEEPALIVE: 'soon' }, systemPath: noSystem() }));
+    const issues = configIssuesOf(() => loadConfig({ env: { EARSHOT_MQTT_KEEPALIVE: 'soon' }, systemPath: noSystem() }));
     expect(issues).toEqual(['mqtt.keepalive: expected a number, got "soon" (from EARSHOT_MQTT_KEEPALIVE)']);
   });
 

@@ -1,19 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Analyzer } from '../../agent/detect/analyzer.js';
 import type { MelBatch, TaggerWindowScores } from '../../agent/detect/types.js';
 import { MN04_FRONTEND } from '../../dsp/frontend-params.js';
 import { createMelFrontend } from '../../dsp/melspec.js';
 import { compileClassMap, defaultClassMapPath, readClassMap } from '../../models/classmap.js';
-import { sharedModelsDir } from '../helpers/paths.js';
+import { audiosetLabels } from '../helpers/model-labels.js';
 
-const labels = fs
-  .readFileSync(path.join(sharedModelsDir, 'efficientat-mn04', 'class_labels_indices.csv'), 'utf8')
-  .trim()
-  .split('\n')
-  .slice(1)
-  .map((line) => line.slice(line.indexOf('"') + 1, line.lastIndexOf('"')));
+const labels = audiosetLabels();
 const classMap = compileClassMap(readClassMap(defaultClassMapPath(), labels), labels);
 const frontend = createMelFrontend(MN04_FRONTEND);
 const GUN = labels.indexOf('Gunshot, gunfire');

@@ -1,31 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../agent/errors.js';
+import { configIssuesOf } from '../helpers/config-error.js';
 import { compileClassMap, defaultClassMapPath, labelScore, parseClassMap, readClassMap, topEvidence } from '../../models/classmap.js';
-import { sharedModelsDir } from '../helpers/paths.js';
-
-/** The AudioSet display names, in output order, from the shared model folder. */
-function audiosetLabels(): string[] {
-  const csv = fs.readFileSync(path.join(sharedModelsDir, 'efficientat-mn04', 'class_labels_indices.csv'), 'utf8');
-  return csv
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => line.slice(line.indexOf('"') + 1, line.lastIndexOf('"')));
-}
+import { audiosetLabels } from '../helpers/model-labels.js';
 
 const labels = audiosetLabels();
 
-function issuesOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('the shipped class map', () => {
   const map = readClassMap(defaultClassMapPath(), labels);
@@ -71,7 +50,7 @@ describe('the shipped class map', () => {
     const c = compileClassMap(map, labels, { gunshot: { threshold: 0.2 }, dog: { enabled: false } });
     expect(c.labels.find((l) => l.name === 'gunshot')!.threshold).toBe(0.2);
     expect(c.labels.find((l) => l.name === 'dog')!.enabled).toBe(false);
-    const issues = issuesOf(() => compileClassMap(map, labels, { gunshoot: { threshold: 0.2 } }));
+    const issues = configIssuesOf(() => compileClassMap(map, labels, { gunshoot: { threshold: 0.2 } }));
     expect(issues[0]).toMatch(/^detection\.labels\.gunshoot: not a label of the class map; accepted: gunshot, /);
   });
 });
@@ -79,11 +58,11 @@ describe('the shipped class map', () => {
 describe('bad class maps give clear errors', () => {
   it('names a model label the model does not have', () => {
     const text = 'version: 1\nmodel: m\nlabels:\n  gunshot:\n    category: threat\n    threshold: 0.3\n    evidence: [{label: "Gun shot"}]\n';
-    expect(issuesOf(() => parseClassMap(text, 'map.yaml', labels))).toEqual(['labels.gunshot.evidence.0.label: "Gun shot" is not a label of model m']);
+    expect(configIssuesOf(() => parseClassMap(text, 'map.yaml', labels))).toEqual(['labels.gunshot.evidence.0.label: "Gun shot" is not a label of model m']);
   });
   it('names bad fields with their path', () => {
     const text = 'version: 1\nmodel: m\nlabels:\n  gunshot:\n    category: danger\n    threshold: 2\n    evidence: []\n';
-    const issues = issuesOf(() => parseClassMap(text, 'map.yaml', labels));
+    const issues = configIssuesOf(() => parseClassMap(text, 'map.yaml', labels));
     expect(issues.some((i) => i.startsWith('labels.gunshot.category:'))).toBe(true);
     expect(issues.some((i) => i.startsWith('labels.gunshot.threshold:'))).toBe(true);
     expect(issues.some((i) => i.startsWith('labels.gunshot.evidence:'))).toBe(true);

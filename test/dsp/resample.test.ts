@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createResampler, resample } from '../../dsp/resample.js';
+import { createResampler, DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
 
 function sine(n: number, freq: number, rate: number, amp = 0.5, phase = 0): Float32Array {
   const out = new Float32Array(n);
@@ -156,5 +156,26 @@ describe('streaming resampler', () => {
     const b = Float32Array.from([...first, ...r.flush()]);
     expect(b).toEqual(a);
     expect(() => r.push(x, new Float32Array(1))).toThrow(RangeError);
+  });
+});
+
+describe('detection resampling preset', () => {
+  it.each([8000, 16000, 22050, 44100, 48000])('%i Hz → 32 kHz still meets the quality bar with about half the taps', (from) => {
+    expect(createResampler(from, 32000, DETECTION_RESAMPLING).taps).toBeLessThan(0.55 * createResampler(from, 32000).taps);
+    const x = sine(from * 2, 1000, from);
+    const y = resample(x, from, 32000, DETECTION_RESAMPLING);
+    const ref = sine(y.length, 1000, 32000);
+    const skip = 3200;
+    const err = new Float32Array(y.length).map((_, i) => y[i]! - ref[i]!);
+    expect(Math.abs(db(rms(y, skip, y.length - skip) / rms(ref, skip, y.length - skip)))).toBeLessThan(0.1);
+    expect(db(rms(err, skip, y.length - skip) / rms(ref, skip, y.length - skip))).toBeLessThan(-70);
+  });
+  it.each([
+    [44100, 20000],
+    [48000, 17000],
+  ])('%i Hz: a %i Hz tone above the new Nyquist is attenuated by at least 60 dB', (from, tone) => {
+    const x = sine(from * 2, tone, from);
+    const y = resample(x, from, 32000, DETECTION_RESAMPLING);
+    expect(db(rms(y, 3200, y.length - 3200) / rms(x))).toBeLessThan(-60);
   });
 });

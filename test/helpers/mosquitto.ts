@@ -89,6 +89,8 @@ export function makeCertificates(dir: string): Certificates {
 export interface MosquittoOptions {
   /** Add a TLS listener (require_certificate true) with certificates made in the broker's folder. */
   tls?: boolean;
+  /** Require these user names and passwords (allow_anonymous false, a password_file made with mosquitto_passwd). */
+  users?: Record<string, string>;
   /** Fixed ports (to restart a broker where clients expect it); free ones otherwise. */
   port?: number;
   tlsPort?: number;
@@ -139,7 +141,8 @@ export class Mosquitto {
       ...(process.getuid?.() === 0 ? ['user root'] : []),
       'persistence false',
       'max_queued_messages 0',
-      'allow_anonymous true',
+      `allow_anonymous ${this.opts.users ? 'false' : 'true'}`,
+      ...(this.opts.users ? [`password_file ${this.passwordFile(bin)}`] : []),
       'log_type error',
       'log_type warning',
       'log_type notice',
@@ -171,6 +174,16 @@ export class Mosquitto {
       if (this.child === child) this.child = undefined;
     });
     return this;
+  }
+
+  /** Writes the users to a password file, hashed with mosquitto_passwd (next to the broker binary). */
+  private passwordFile(bin: string): string {
+    const file = path.join(this.dir, 'passwords');
+    fs.writeFileSync(file, Object.entries(this.opts.users ?? {}).map(([u, p]) => `${u}:${p}\n`).join(''), { mode: 0o600 });
+    const tool = [path.join(path.dirname(bin), 'mosquitto_passwd'), '/usr/bin/mosquitto_passwd', '/usr/local/bin/mosquitto_passwd'].find((t) => fs.existsSync(t)) ?? 'mosquitto_passwd';
+    const r = spawnSync(tool, ['-U', file], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mosquitto_passwd -U ${file} failed: ${r.error?.message ?? r.stderr}`);
+    return file;
   }
 
   /** Stops the broker (SIGTERM, then SIGKILL after 3 s). Clients see their connections close. */
