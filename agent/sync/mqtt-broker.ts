@@ -58,6 +58,8 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
   readonly stats: MqttBrokerStats = { attempts: 0, connects: 0, linkErrors: 0 };
   private client?: MqttClient;
   private isConnected = false;
+  /** We are dropping the current connection: publish refuses at once until it has closed. */
+  private closing = false;
   private running = false;
   private reconnectTimer?: TimerHandle;
   private receiveMaximum = Infinity;
@@ -127,12 +129,13 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
     if (!client) return;
     this.log.warn({ reason, url: this.url }, 'dropping the connection');
     this.closeReason = reason;
+    this.closing = true;
     client.end(true);
   }
 
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {
     const client = this.client;
-    if (!client || !this.isConnected) return Promise.reject(new LinkDownError(`${this.url}: not connected`));
+    if (!client || !this.isConnected || this.closing) return Promise.reject(new LinkDownError(`${this.url}: not connected`));
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const entry: PendingPublish = {
@@ -153,7 +156,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
       this.pending.add(entry);
       const send = () => {
         if (settled) return;
-        if (this.client !== client || !this.isConnected) return done(new LinkDownError(`${this.url}: connection lost`));
+        if (this.client !== client || !this.isConnected || this.closing) return done(new LinkDownError(`${this.url}: connection lost`));
         const counted = opts.qos > 0;
         if (counted) this.inFlight++;
         const publishOpts: IClientPublishOptions = { qos: opts.qos, retain: opts.retain ?? false };
@@ -195,6 +198,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
     if (!this.running) return;
     this.stats.attempts++;
     this.closeReason = undefined;
+    this.closing = false;
     const options: IClientOptions = {
       ...this.opts.connection,
       reconnectPeriod: 0,

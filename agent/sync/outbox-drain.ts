@@ -247,11 +247,13 @@ export class OutboxDrain extends EventEmitter<OutboxDrainEvents> {
           this.stats.lastError = err.message;
           this.log.warn({ err: err.message, outboxId: msg.id, attempts: msg.attempts + 1 }, 'the broker refused a message; retrying later');
           this.storeCall('nack', () => this.opts.store.nack([msg.id]));
+          this.pump();
         } else {
+          // The link is going: put it back and wait for 'offline'/'connect' (or the next poll)
+          // rather than pumping again, which would spin on a connection that is closing.
           this.stats.interrupted++;
           this.storeCall('release', () => this.opts.store.release([msg.id]));
         }
-        this.pump();
       },
     );
   }

@@ -52,8 +52,15 @@ export class FakeBroker extends EventEmitter<BrokerEvents> implements ManagedBro
     this.emit('message', { topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), ...(properties ? { properties } : {}) });
   }
 
+  /** Reject every publish with LinkDownError while still "connected" (a connection being torn down). */
+  closing = false;
+  publishCalls = 0;
+
   publish(topic: string, payload: string | Buffer, opts: PublishOptions): Promise<void> {
-    if (!this.connected) return Promise.reject(new LinkDownError('not connected'));
+    this.publishCalls++;
+    // A guard for tests of spinning: a real drain must never get near this.
+    if (this.publishCalls > 10_000 && this.connected) this.goOffline('spin guard');
+    if (!this.connected || this.closing) return Promise.reject(new LinkDownError('not connected'));
     return new Promise<void>((resolve, reject) => {
       const p: FakePublish = {
         topic,

@@ -127,6 +127,24 @@ describe('OutboxDrain (fake broker, memory store)', () => {
     expect(store.storeHealth().outbox.depth).toBe(0);
   });
 
+  it('does not spin when publishes fail because the connection is closing; waits for offline/connect or the next poll', async () => {
+    queue(5, 1);
+    make({ window: 3 }).start();
+    broker.closing = true;
+    broker.goOnline();
+    await flush();
+    expect(broker.publishCalls).toBe(3);
+    expect(drain.stats.interrupted).toBe(3);
+    await vi.advanceTimersByTimeAsync(1000); // one poll: one more try of the window
+    expect(broker.publishCalls).toBeLessThanOrEqual(6);
+    broker.closing = false;
+    broker.goOffline();
+    broker.goOnline();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(store.storeHealth().outbox.depth).toBe(0);
+    expect(broker.pending()).toEqual([]);
+  });
+
   it('drops the connection when a PUBACK is overdue', async () => {
     broker.autoAck = false;
     queue(1, 0);

@@ -37,6 +37,16 @@ export class TcpProxy {
     return n;
   }
 
+  /** Stops forwarding on open connections (both ways), as a link that hangs without closing. */
+  stall(): void {
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
   /** Stops accepting and cuts everything. */
   async close(): Promise<void> {
     const server = this.server;
