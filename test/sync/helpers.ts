@@ -12,8 +12,16 @@ export const DEVICE = 'guardian-07';
 export const PREFIX = 'earshot';
 export const EVENTS_TOPIC = `${PREFIX}/${DEVICE}/events`;
 
+const tempDirs = new Set<string>();
+process.once('exit', () => {
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed when the test process exits. */
 export function tempDir(prefix = 'earshot-sync-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
 }
 
 /** A validated configuration for tests; `mqtt` overrides merge into the section. */
