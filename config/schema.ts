@@ -112,6 +112,10 @@ export const configSchema = z.strictObject({
       source: doc(z.enum(['alsa', 'file', 'stdin']).default('alsa'), 'Where audio comes from: an ALSA microphone, a file replay, or raw PCM on stdin.'),
       device: doc(z.string().min(1).default('default'), 'ALSA capture device (see `arecord -L`), e.g. "plughw:1,0".'),
       recorder: doc(z.enum(['arecord', 'sox']).default('arecord'), 'Program that reads the microphone.'),
+      recorderCommand: doc(
+        z.string().min(1).optional(),
+        'Shell command that writes raw signed 16-bit little-endian PCM (at sampleRate, channels) to stdout, instead of the arecord/sox command built from the keys above; it is restarted with backoff when it exits.',
+      ),
       sampleRate: doc(int(8000, 192000).default(32000), 'Capture sample rate in Hz; resampled to the model rate when different.'),
       channels: doc(int(1, 8).default(1), 'Captured channels; mixed to mono for detection.'),
       gainDb: doc(z.number().min(-40).max(40).default(0), 'Digital gain applied before detection, in dB.'),

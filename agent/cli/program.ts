@@ -8,9 +8,10 @@ import { registerEventsCommands } from './events-commands.js';
 import { registerFeaturesCommand } from './features.js';
 import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAlertsCommands, registerSyncCommands } from './sync-commands.js';
+import { registerRunCommand } from './run-command.js';
 import { CommandExit, type CliContext, type RegisterCommand } from './context.js';
 
-const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerAnalyzeCommand, registerFeaturesCommand, registerEventsCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands];
+const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerAnalyzeCommand, registerFeaturesCommand, registerEventsCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands, registerRunCommand];
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('earshot')

@@ -5,10 +5,11 @@
  */
 import type { MelFrontend } from '../../dsp/melspec.js';
 import type { ModelLabelScore } from '../event.js';
-import { labelScore, topEvidence, type AlertLabel, type ClassMap } from '../../models/classmap.js';
-import { EventTracker, type TrackedEvent, type WindowScore } from './tracker.js';
+import type { AlertLabel, ClassMap } from '../../models/classmap.js';
+import { EventTracker, type TrackedEvent } from './tracker.js';
 import type { Tagger, VoiceDetector } from './types.js';
 import { gatherWindows, planWindows } from './windows.js';
+import { speechShare, voiceWanted, windowScores } from './window-score.js';
 
 export interface AnalyzerOptions {
   frontend: MelFrontend;
@@ -107,14 +108,11 @@ export class Analyzer {
         const p = scored[i]!.probabilities;
         const startSample = start * this.hopSamples;
         const endSample = Math.min(samples.length, (start + plan.frames) * this.hopSamples);
-        const speech = voice && this.labels.some((l) => l.voiceWeight > 0 && labelScore(l, p) >= l.voiceGate) ? await this.speechShareOf(voice, samples.subarray(startSample, endSample)) : 0;
-            const scores = new Map<string, WindowScore>();
-        for (const label of this.labels) {
-          const score = labelScore(label, p, speech);
-          const evidence = () => topEvidence(label, p, classMap.modelLabels);
-          scores.set(label.name, { score, evidence });
-          const peak = peaks.get(label.name)!;
-          if (score > peak.score) Object.assign(peak, { score, atSec: (start * this.hopSamples) / rate, modelLabels: evidence() });
+        const speech = voice && voiceWanted(this.labels, p) ? await this.speechShareOf(voice, samples.subarray(startSample, endSample)) : 0;
+        const scores = windowScores(this.labels, classMap, p, speech);
+        for (const [name, w] of scores) {
+          const peak = peaks.get(name)!;
+          if (w.score > peak.score) Object.assign(peak, { score: w.score, atSec: (start * this.hopSamples) / rate, modelLabels: w.evidence!() });
         }
         for (const change of tracker.update(startSample, endSample, scores)) if (change.kind === 'closed') events.push(change.event);
       }
@@ -132,14 +130,11 @@ export class Analyzer {
 
   private voiceMs = 0;
 
-  /** Share of a window's voice frames with speech probability ≥ 0.5 (state reset: windows stand alone). */
+  /** Speech share of one window, timed. */
   private async speechShareOf(voice: NonNullable<AnalyzerOptions['voice']>, window: Float32Array): Promise<number> {
     const t0 = performance.now();
-    voice.reset();
-    const probs = await voice.process(window);
-    let above = 0;
-    for (let i = 0; i < probs.length; i++) if (probs[i]! >= 0.5) above++;
+    const share = await speechShare(voice, window);
     this.voiceMs += performance.now() - t0;
-    return probs.length ? above / probs.length : 0;
+    return share;
   }
 }

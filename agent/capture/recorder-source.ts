@@ -1,0 +1,145 @@
+/**
+ * The microphone: a recorder program (arecord or sox, or `audio.recorderCommand`) writing raw
+ * s16le PCM to stdout, spawned directly rather than through node-record-lpcm16. That package
+ * has no 'error' handler on its child (a missing arecord crashes the process), hides stderr,
+ * writes a WAV header of unknown length, and treats arecord's exit 1 on SIGTERM as a failure;
+ * the spawn is twenty lines, so we own it.
+ *
+ * When the program exits or stalls (no data for `stallMs`), it is restarted with doubling
+ * backoff (reset once it has delivered audio for a while); the silence is reported as a gap.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Config } from '../../config/schema.js';
+import type { Logger } from '../log.js';
+import { bytesToMono, GapTracker, type AudioSink, type AudioSource } from './source.js';
+
+export interface RecorderSourceOptions {
+  /** argv of the recorder, or a shell command line (run with /bin/sh -c). */
+  command: string[] | string;
+  sampleRate: number;
+  channels: number;
+  logger: Logger;
+  clock?: () => number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** No data for this long: the recorder is killed and restarted. */
+  stallMs?: number;
+}
+
+/** The recorder's argv from the audio configuration. */
+export function recorderCommand(audio: Config['audio']): string[] | string {
+  if (audio.recorderCommand) return audio.recorderCommand;
+  if (audio.recorder === 'sox') {
+    return ['sox', '-q', '-t', 'alsa', audio.device, '-t', 'raw', '-b', '16', '-e', 'signed-integer', '-L', '-c', String(audio.channels), '-r', String(audio.sampleRate), '-'];
+  }
+  return ['arecord', '-q', '-D', audio.device, '-f', 'S16_LE', '-t', 'raw', '-c', String(audio.channels), '-r', String(audio.sampleRate)];
+}
+
+export class RecorderSource implements AudioSource {
+  readonly kind = 'alsa' as const;
+  readonly sampleRate: number;
+  readonly description: string;
+  private child?: ChildProcess;
+  private sink?: AudioSink;
+  private stopping = false;
+  private backoffMs: number;
+  private restartTimer?: NodeJS.Timeout;
+  private stallTimer?: NodeJS.Timeout;
+  private readonly gaps: GapTracker;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  restarts = 0;
+  private startedAt = 0;
+
+  constructor(private readonly opts: RecorderSourceOptions) {
+    this.sampleRate = opts.sampleRate;
+    this.description = Array.isArray(opts.command) ? opts.command.join(' ') : opts.command;
+    this.clock = opts.clock ?? Date.now;
+    this.backoffMs = opts.minBackoffMs ?? 1000;
+    this.gaps = new GapTracker(opts.sampleRate, this.clock);
+    this.log = opts.logger.child({ component: 'capture' });
+  }
+
+  start(sink: AudioSink): void {
+    this.sink = sink;
+    this.stopping = false;
+    this.spawnRecorder();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.stallTimer);
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 1000);
+      child.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+
+  private spawnRecorder(): void {
+    const cmd = this.opts.command;
+    let child: ChildProcess;
+    try {
+      child = Array.isArray(cmd) ? spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      this.failed(`could not start the recorder: ${(err as Error).message}`);
+      return;
+    }
+    this.child = child;
+    this.startedAt = this.clock();
+    let rest: Buffer = Buffer.alloc(0);
+    let stderr = '';
+    let reported = false;
+    const done = (why: string) => {
+      if (reported) return;
+      reported = true;
+      clearTimeout(this.stallTimer);
+      if (this.child === child) this.child = undefined;
+      if (!this.stopping) this.failed(`${why}${stderr.trim() ? `: ${stderr.trim().slice(-300)}` : ''}`);
+    };
+    child.on('error', (err) => done(`recorder ${this.description} failed: ${err.message}`));
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    child.stdout!.on('data', (d: Buffer) => {
+      const { samples, rest: r } = bytesToMono(rest.length ? Buffer.concat([rest, d]) : d, this.opts.channels);
+      rest = Buffer.from(r);
+      if (samples.length === 0) return;
+      this.armStall(child);
+      if (this.clock() - this.startedAt > 10_000) this.backoffMs = this.opts.minBackoffMs ?? 1000;
+      const gap = this.gaps.delivered(samples.length);
+      if (gap) {
+        this.log.info({ gap }, 'audio is back');
+        this.sink?.gap(gap);
+      }
+      this.sink?.data(samples);
+    });
+    child.on('close', (code, signal) => done(`recorder exited (${signal ?? `code ${code}`})`));
+    this.armStall(child);
+  }
+
+  private armStall(child: ChildProcess): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => {
+      this.log.warn({ stallMs: this.opts.stallMs ?? 10_000 }, 'no audio from the recorder: restarting it');
+      child.kill('SIGKILL');
+    }, this.opts.stallMs ?? 10_000);
+    this.stallTimer.unref();
+  }
+
+  private failed(why: string): void {
+    if (this.stopping) return;
+    if (this.gaps.stopped(why)) this.sink?.interrupted(why);
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.opts.maxBackoffMs ?? 30_000, this.backoffMs * 2);
+    this.log.warn({ retryInMs: delay }, why);
+    this.restartTimer = setTimeout(() => {
+      this.restarts++;
+      if (!this.stopping) this.spawnRecorder();
+    }, delay);
+  }
+}

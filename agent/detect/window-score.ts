@@ -1,0 +1,36 @@
+/**
+ * Scoring of one model window: tagger probabilities (+ gated voice evidence) → the score of
+ * every alert label, in the form the EventTracker takes. Shared by the offline Analyzer and the
+ * live pipeline, so a recording scores the same whether it is analysed or heard.
+ */
+import { labelScore, topEvidence, type AlertLabel, type ClassMap } from '../../models/classmap.js';
+import type { WindowScore } from './tracker.js';
+import type { VoiceDetector } from './types.js';
+
+export type WindowVoice = Pick<VoiceDetector, 'process' | 'reset'>;
+
+/**
+ * The voice detector is a second opinion: it runs only on windows where a label that takes voice
+ * evidence already scores at least its `voiceGate` from the tagger.
+ */
+export function voiceWanted(labels: readonly AlertLabel[], probabilities: Float32Array): boolean {
+  return labels.some((l) => l.voiceWeight > 0 && labelScore(l, probabilities) >= l.voiceGate);
+}
+
+/** Share of a window's voice frames with speech probability ≥ 0.5 (state reset: windows stand alone). */
+export async function speechShare(voice: WindowVoice, window: Float32Array): Promise<number> {
+  voice.reset();
+  const probs = await voice.process(window);
+  let above = 0;
+  for (let i = 0; i < probs.length; i++) if (probs[i]! >= 0.5) above++;
+  return probs.length ? above / probs.length : 0;
+}
+
+/** Every label's score in one window; evidence is computed lazily (the tracker asks at most once). */
+export function windowScores(labels: readonly AlertLabel[], classMap: ClassMap, probabilities: Float32Array, speech: number): Map<string, WindowScore> {
+  const scores = new Map<string, WindowScore>();
+  for (const label of labels) {
+    scores.set(label.name, { score: labelScore(label, probabilities, speech), evidence: () => topEvidence(label, probabilities, classMap.modelLabels) });
+  }
+  return scores;
+}

@@ -1,0 +1,117 @@
+/**
+ * The process around the agent: SIGTERM/SIGINT → orderly stop and exit 0 (well within systemd's
+ * 5 s budget we set); SIGHUP → reload and validate the configuration, keep the old one if it is
+ * invalid, restart the components with the new one if it changed; an unhandled rejection or
+ * exception is logged and leads to an orderly stop with a non-zero exit (systemd restarts us),
+ * never a silent stall. Under systemd (NOTIFY_SOCKET), READY=1 is sent once listening and
+ * WATCHDOG=1 keep-alives at half of WATCHDOG_USEC while the event loop turns.
+ */
+import { spawn } from 'node:child_process';
+import type { Config } from '../config/schema.js';
+import { Agent, type AgentOptions } from './agent.js';
+import { ExitCode } from './errors.js';
+import type { Logger } from './log.js';
+
+export interface RunOptions extends Omit<AgentOptions, 'config' | 'restart'> {
+  config: Config;
+  /** Re-reads the configuration (SIGHUP); throws a ConfigError when invalid. */
+  reload: () => Config;
+  /** Process to attach signal handlers to (tests pass an EventEmitter). */
+  proc?: NodeJS.Process;
+}
+
+/** sd_notify through `systemd-notify` (the unit sets NotifyAccess=all). No-op outside systemd. */
+export function sdNotify(env: NodeJS.ProcessEnv, state: string, logger?: Logger): void {
+  if (!env.NOTIFY_SOCKET) return;
+  try {
+    const child = spawn('systemd-notify', [state], { stdio: 'ignore', env });
+    child.on('error', (err) => logger?.debug({ err: err.message }, 'systemd-notify failed'));
+    child.unref();
+  } catch {
+    /* not under systemd after all */
+  }
+}
+
+/** Runs the agent until a signal or a fatal error; resolves to the exit code. */
+export async function runAgent(opts: RunOptions): Promise<number> {
+  const proc = opts.proc ?? process;
+  const log = opts.logger.child({ component: 'lifecycle' });
+  let config = opts.config;
+  let agent: Agent | undefined;
+  let exitCode: number = ExitCode.ok;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  let stopping = false;
+
+  const shutdown = (code: number, why: string) => {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    log.info({ why }, 'stopping');
+    sdNotify(opts.env, 'STOPPING=1');
+    void (agent?.stop() ?? Promise.resolve()).finally(finish);
+  };
+  const make = (c: Config) => new Agent({ ...opts, config: c, restart: () => void restart('restart requested') });
+  const restart = async (why: string, next = config) => {
+    if (stopping) return;
+    log.info({ why }, 'restarting the agent');
+    await agent?.stop();
+    if (stopping) return;
+    config = next;
+    const next2 = make(config);
+    agent = next2;
+    await next2.start();
+  };
+
+  const onTerm = () => shutdown(ExitCode.ok, 'SIGTERM');
+  const onInt = () => shutdown(ExitCode.ok, 'SIGINT');
+  const onHup = () => {
+    let next: Config;
+    try {
+      next = opts.reload();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'SIGHUP: the new configuration is invalid; keeping the old one');
+      return;
+    }
+    if (JSON.stringify(next) === JSON.stringify(config)) {
+      log.info('SIGHUP: configuration unchanged');
+      return;
+    }
+    restart('SIGHUP: configuration changed', next).catch((err: Error) => fatal(err));
+  };
+  const fatal = (err: unknown) => {
+    log.fatal({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'unhandled error: stopping so the service manager restarts the agent');
+    shutdown(ExitCode.software, 'fatal error');
+  };
+  proc.on('SIGTERM', onTerm);
+  proc.on('SIGINT', onInt);
+  proc.on('SIGHUP', onHup);
+  proc.on('unhandledRejection', fatal);
+  proc.on('uncaughtException', fatal);
+
+  let watchdog: NodeJS.Timeout | undefined;
+  try {
+    const first = make(config);
+    agent = first;
+    await first.start();
+    sdNotify(opts.env, 'READY=1', log);
+    const usec = Number(opts.env.WATCHDOG_USEC);
+    if (opts.env.NOTIFY_SOCKET && usec > 0) {
+      watchdog = setInterval(() => sdNotify(opts.env, 'WATCHDOG=1', log), Math.max(1000, usec / 2000));
+    }
+    await finished;
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'the agent could not start');
+    stopping = true;
+    await agent?.stop();
+    throw err;
+  } finally {
+    clearInterval(watchdog);
+    proc.off('SIGTERM', onTerm);
+    proc.off('SIGINT', onInt);
+    proc.off('SIGHUP', onHup);
+    proc.off('unhandledRejection', fatal);
+    proc.off('uncaughtException', fatal);
+  }
+  return exitCode;
+}
