@@ -1,8 +1,13 @@
 /**
- * `npm start`: runs Earshot on a machine without a microphone. Installs the model from the
- * mirror (EARSHOT_MODEL_MIRROR, default ../shared/models) into ./.earshot/data, then analyses
- * recordings from the development corpus and prints what it hears. Set EARSHOT_CONFIG to use
- * your own configuration instead of the local demo one.
+ * `npm start`: runs the Earshot agent on a machine without a microphone. Installs the model from
+ * the mirror (EARSHOT_MODEL_MIRROR, default ../shared/models) into ./.earshot/data, then runs
+ * `earshot run` replaying a recording from the development corpus in real time, in a loop, through
+ * the whole pipeline (capture → detection → store → sync). Ctrl-C stops it.
+ *
+ *   npm start                                   replay the default recording, no broker
+ *   npm start -- path/to/recording.wav          replay another recording
+ *   EARSHOT_MQTT_URL=mqtt://host:1883 npm start also send alerts to that broker
+ *   EARSHOT_CONFIG=/etc/earshot/config.yaml npm start   your own configuration (e.g. audio.source: alsa)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,26 +17,37 @@ import { packageRoot } from '../models/registry.js';
 
 const root = packageRoot();
 const shared = process.env.EARSHOT_SHARED ?? path.resolve(root, '..', 'shared');
-const env = { ...process.env, EARSHOT_MODEL_MIRROR: process.env.EARSHOT_MODEL_MIRROR ?? path.join(shared, 'models') };
+const env: NodeJS.ProcessEnv = { ...process.env, EARSHOT_MODEL_MIRROR: process.env.EARSHOT_MODEL_MIRROR ?? path.join(shared, 'models') };
+// A broker only when one is named.
+if (env.EARSHOT_MQTT_URL && env.EARSHOT_MQTT_ENABLED === undefined) env.EARSHOT_MQTT_ENABLED = 'true';
 const ctx = { ...processContext(), env };
+
+const recording = process.argv[2] ?? ['gunshot/ibmmax_gunshots.wav', 'gunshot/belize_gunshot_552.wav'].map((p) => path.join(shared, 'data', 'dev', p)).find((p) => fs.existsSync(p));
 
 let config = process.env.EARSHOT_CONFIG;
 if (!config) {
-  config = path.join(root, '.earshot', 'config.yaml');
-  if (!fs.existsSync(config)) {
-    fs.mkdirSync(path.dirname(config), { recursive: true });
-    fs.writeFileSync(config, `# Demo configuration written by npm start.\nstorage:\n  dataDir: ${path.join(root, '.earshot', 'data')}\nmqtt:\n  enabled: false\n`);
+  if (!recording) {
+    ctx.stderr(`npm start: no recording found under ${path.join(shared, 'data', 'dev')}; pass one: npm start -- file.wav\n`);
+    process.exit(66);
   }
+  config = path.join(root, '.earshot', 'demo.yaml');
+  fs.mkdirSync(path.dirname(config), { recursive: true });
+  fs.writeFileSync(
+    config,
+    [
+      '# Demo configuration written by npm start (rewritten each time).',
+      `device:\n  id: demo`,
+      `storage:\n  dataDir: ${JSON.stringify(path.join(root, '.earshot', 'data'))}`,
+      `audio:\n  source: file\n  file: ${JSON.stringify(path.resolve(recording))}\n  realtime: true\n  loop: true`,
+      'mqtt:\n  enabled: false',
+      '',
+    ].join('\n'),
+  );
 }
-
-const samples = ['gunshot/belize_gunshot_552.wav', 'gunshot/ibmmax_gunshots.wav', 'chainsaw', 'dog/ibmmax_dog.wav', 'background_rain', 'background_birds']
-  .map((p) => path.join(shared, 'data', 'dev', p))
-  .filter((p) => fs.existsSync(p));
-const inputs = process.argv.slice(2).length ? process.argv.slice(2) : samples;
 
 let code = await runCli(['-c', config, 'models', 'install'], ctx);
 if (code === 0) {
-  ctx.stdout(`\nearshot analyze ${inputs.map((i) => path.relative(process.cwd(), i)).join(' ')}\n`);
-  code = await runCli(['-c', config, 'analyze', ...inputs], ctx);
+  ctx.stderr(`\nearshot run: replaying ${recording ? path.relative(process.cwd(), recording) : 'the configured source'} in real time${env.EARSHOT_MQTT_ENABLED === 'true' ? `, alerts to ${env.EARSHOT_MQTT_URL}` : ' (no broker: set EARSHOT_MQTT_URL to send alerts)'}; Ctrl-C stops\n`);
+  code = await runCli(['-c', config, 'run'], ctx);
 }
 process.exitCode = code;
