@@ -92,7 +92,7 @@ export class Agent {
     this.syncTimer.unref();
 
     // 3. Source (not started yet: its rate sizes the pipeline; a file source learns it when decoding).
-    const source = this.opts.source ?? createSource(config.audio, logger);
+    const source = this.opts.source ?? createSource(config.audio, logger, () => (this.pipeline?.stats.queueDepth ?? 0) < 4);
     this.source = source;
     this.capture.description = source.description;
 

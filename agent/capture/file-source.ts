@@ -15,6 +15,8 @@ export interface FileSourceOptions {
   logger: Logger;
   /** Block length, ms. */
   blockMs?: number;
+  /** As-fast-as-possible replay waits while this is false (the pipeline's queue is full): no drops. */
+  ready?: () => boolean;
 }
 
 export class FileSource implements AudioSource {
@@ -45,6 +47,10 @@ export class FileSource implements AudioSource {
     let sent = 0;
     const tick = () => {
       if (this.stopped) return;
+      if (!this.opts.realtime && this.opts.ready && !this.opts.ready()) {
+        this.timer = setTimeout(tick, 5);
+        return;
+      }
       // Real time: deliver what the wall clock says is due (catching up after a stall).
       const due = this.opts.realtime ? Math.floor(((performance.now() - t0) / 1000) * audio.sampleRate) - sent : block;
       let n = Math.max(0, due);
