@@ -24,21 +24,21 @@ const program = new Command('eval')
   .option('--target <rate>', 'false-clip rate for "recall at" (0.01 = 1 %)', '0.01')
   .option('--window <sec>', 'window length override')
   .option('--hop <sec>', 'hop override')
+  .option('--class-map <file>', 'a class map other than models/classmap.yaml')
   .option('--sweep', 'print the threshold sweep (ROC points) per label')
   .option('--json <file>', 'write per-clip peaks and the quality table as JSON')
   .parse();
 
 const [root] = program.args as [string];
-const opts = program.opts<{ config?: string; target: string; window?: string; hop?: string; sweep?: boolean; json?: string }>();
+const opts = program.opts<{ config?: string; target: string; window?: string; hop?: string; classMap?: string; sweep?: boolean; json?: string }>();
 const { config } = loadConfig({ flag: opts.config, env: process.env });
-const stack = await openDetection(config, { mirror: process.env.EARSHOT_MODEL_MIRROR });
+const stack = await openDetection(config, { mirror: process.env.EARSHOT_MODEL_MIRROR, classMapFile: opts.classMap });
 const analyzer = stack.analyzer({ minConfidence: 0, windowSec: opts.window ? Number(opts.window) : undefined, hopSec: opts.hop ? Number(opts.hop) : undefined });
 const rate = stack.frontend.params.sampleRate;
 
 const classes = fs
-  .readdirSync(root, { withFileTypes: true })
-  .filter((d) => d.isDirectory())
-  .map((d) => d.name)
+  .readdirSync(root)
+  .filter((name) => fs.statSync(path.join(root, name)).isDirectory())
   .sort();
 const labelNames = new Set(stack.classMap.labels.map((l) => l.name));
 const positivesOf = (cls: string) => {
