@@ -21,22 +21,16 @@ import { meydaLogMel } from '../dsp/meyda-logmel.js';
 import { createMelFrontend } from '../dsp/melspec.js';
 import { resample } from '../dsp/resample.js';
 import { decodeWav } from '../dsp/wav.js';
+import { numberArg } from './argv.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..'); // build/scripts → repo
 const sharedDir = process.env.EARSHOT_SHARED ?? path.resolve(repoRoot, '..', 'shared');
 const corpusDir = path.join(sharedDir, 'data', 'dev');
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
 const json = process.argv.includes('--json');
-const reps = Math.round(option('reps', 9));
-const meydaSeconds = option('meyda-seconds', 20);
+const reps = Math.round(numberArg('reps', 9));
+const meydaSeconds = numberArg('meyda-seconds', 20);
 
 /** Real 44.1 kHz WAV files of the corpus (manifest.csv: cls,file,duration_s,sample_rate,...). */
 function corpus44k(): string[] {

@@ -22,21 +22,11 @@ import { SqliteStore } from '../agent/store/sqlite-store.js';
 import { ReconnectBackoff } from '../agent/sync/backoff.js';
 import { MqttBroker } from '../agent/sync/mqtt-broker.js';
 import { OutboxDrain } from '../agent/sync/outbox-drain.js';
+import { numberArg, textArg } from './argv.js';
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`);
-  return v;
-}
-function textOption(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
-const EVENTS = Math.round(option('events', 20_000));
-const RUNS = Math.round(option('runs', 5));
-const WINDOW = Math.round(option('window', 16));
+const EVENTS = Math.round(numberArg('events', 20_000));
+const RUNS = Math.round(numberArg('runs', 5));
+const WINDOW = Math.round(numberArg('window', 16));
 const json = process.argv.includes('--json');
 const DEVICE = 'bench-01';
 const TOPIC = `earshot/${DEVICE}/events`;
@@ -177,7 +167,7 @@ async function main(): Promise<void> {
   const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-bench-broker-'));
   let child: ChildProcess | undefined;
   try {
-    const given = textOption('url');
+    const given = textArg('url');
     let url = given;
     if (!url) ({ url, child } = await startMosquitto(brokerDir));
     if (!json) console.log(`writing a backlog of ${EVENTS} events (${fillRoot})…`);

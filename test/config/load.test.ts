@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configIssuesOf } from '../helpers/config-error.js';
+import { configIssuesOf } from '../helpers/errors.js';
 import { type ConfigError, ExitCode, InputMissingError } from '../../agent/errors.js';
 import { configKeys, envNameFor } from '../../config/keys.js';
 import { loadConfig, locateConfig, parseConfigText, readEnvOverrides, validateConfig } from '../../config/load.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configIssuesOf } from '../helpers/config-error.js';
+import { configIssuesOf } from '../helpers/errors.js';
 import { compileClassMap, defaultClassMapPath, labelScore, parseClassMap, readClassMap, topEvidence } from '../../models/classmap.js';
 import { audiosetLabels } from '../helpers/model-labels.js';
 

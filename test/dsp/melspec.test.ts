@@ -9,17 +9,8 @@ import { createMelFrontend, type MelStream } from '../../dsp/melspec.js';
 import { decodeWav } from '../../dsp/wav.js';
 import { hann } from '../../dsp/window.js';
 import { frontendFixturesDir } from '../helpers/paths.js';
+import { rng } from '../helpers/random.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** O(n²) DFT power, the reference for the FFT. */
 function dftPower(x: Float64Array): Float64Array {

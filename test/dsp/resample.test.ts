@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createResampler, DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
+import { rng } from '../helpers/random.js';
 
 function sine(n: number, freq: number, rate: number, amp = 0.5, phase = 0): Float32Array {
   const out = new Float32Array(n);
@@ -15,17 +16,6 @@ function rms(x: ArrayLike<number>, from = 0, to = x.length): number {
 
 const db = (ratio: number): number => 20 * Math.log10(ratio);
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('resampler design', () => {
   it('reduces the ratio with gcd', () => {

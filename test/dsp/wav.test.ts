@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DataError } from '../../agent/errors.js';
 import { decodeWav, encodeWav, readWavInfo } from '../../dsp/wav.js';
 import { frontendFixturesDir } from '../helpers/paths.js';
+import { thrownBy } from '../helpers/errors.js';
 
 /** A RIFF file from chunks; sizes are written as given (lies included). */
 function riff(chunks: { id: string; body: Uint8Array; size?: number }[], form = 'RIFF'): Uint8Array {
@@ -57,12 +58,7 @@ function int16(values: number[]): Uint8Array {
 }
 
 function expectDataError(fn: () => unknown, code: string, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(DataError);
   const e = caught as DataError;
   expect(e.code).toBe(code);

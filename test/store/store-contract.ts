@@ -8,6 +8,7 @@ import { DataError } from '../../agent/errors.js';
 import { UNLIMITED } from '../../agent/store/limits.js';
 import { backoffDelayMs, Priority, type BackoffPolicy, type Store, type StoreLimits } from '../../agent/store/types.js';
 import { EVENTS_TOPIC, FakeClock, HEALTH_TOPIC, T0, makeEvent } from './helpers.js';
+import { thrownBy } from '../helpers/errors.js';
 
 export interface StoreFactoryOptions {
   clock: () => number;
@@ -26,12 +27,7 @@ const BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
 const DAY = 86_400_000;
 
 function expectDataError(fn: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
+  const caught = thrownBy(fn);
   expect(caught).toBeInstanceOf(DataError);
   expect((caught as DataError).code).toBe(code);
 }
