@@ -15,6 +15,7 @@ import { openDetection, type DetectionStack } from './detect/open-detection.js';
 import { HealthCollector, type CaptureHealth } from './health/collector.js';
 import type { Logger } from './log.js';
 import { checkClockSynced } from './pipeline/clock-sync.js';
+import { FeatureActivityGate } from './pipeline/activity-gate.js';
 import { EventSink } from './pipeline/event-sink.js';
 import { LivePipeline, type ActivityGate } from './pipeline/live-pipeline.js';
 import { createStorage, type StorageComponents } from './store/create-store.js';
@@ -168,7 +169,7 @@ export class Agent {
       hopSec: config.detection.hopSec,
       gainDb: config.audio.gainDb,
       ringSec: Math.max(30, config.storage.clipPreSec + config.storage.clipPostSec + 60),
-      ...(this.opts.gate ? { gate: this.opts.gate } : {}),
+      ...(this.opts.gate ? { gate: this.opts.gate } : config.detection.activityGate.enabled ? { gate: new FeatureActivityGate(config.detection.activityGate) } : {}),
       onChange: (c) => this.sink?.onChange(c),
       ...(this.opts.clock ? { clock: this.opts.clock } : {}),
       logger,

@@ -132,6 +132,18 @@ export const configSchema = z.strictObject({
       hopSec: doc(z.number().min(0.1).max(10).default(2.5), 'Step between windows, in seconds (≤ windowSec).'),
       voice: doc(z.boolean().default(true), 'Use the Silero voice activity detector as extra evidence for human_voice.'),
       threads: doc(int(1, 8).default(1), 'Inference threads (1 saves power on a Pi).'),
+      activityGate: doc(
+        z
+          .strictObject({
+            enabled: doc(z.boolean().default(false), 'Skip inference on quiet, stationary windows (steady noise, near-silence) to save energy. Off by default: on the development corpus it either saves nothing or costs recall on distant shots (see the README).'),
+            loudDbfs: doc(z.number().min(-120).max(0).default(-30), 'A window whose loudest frame reaches this level (dBFS) always goes to the model.'),
+            transientDb: doc(z.number().min(0).max(60).default(9), 'A window whose loudest frame is this many dB above its median frame (a shot, a bang, a voice) goes to the model.'),
+            tonalFlatness: doc(z.number().min(0).max(1).default(0.2), 'A window with an audible frame this tonal (spectral flatness at or below; engines, saws, voices, birds) goes to the model.'),
+            floorDbfs: doc(z.number().min(-120).max(0).default(-70), 'Frames below this level (dBFS) count as silence for the tonal test.'),
+          })
+          .prefault({}),
+        'The activity gate in front of the model.',
+      ),
       labels: doc(
         z.record(z.string().regex(LABEL_PATTERN, { message: 'expected a label name such as "gunshot"' }), labelSettings).default({}),
         'Per-label overrides, e.g. `gunshot: {threshold: 0.3}` or `dog: {enabled: false}`.',
