@@ -21,6 +21,8 @@ import { LivePipeline, type ActivityGate } from './pipeline/live-pipeline.js';
 import { createStorage, type StorageComponents } from './store/create-store.js';
 import { LINK_STATE_KEY } from './sync/link-state.js';
 import { SyncService } from './sync/sync-service.js';
+import { readBattery } from './health/battery.js';
+import { BatteryPolicy, inListeningWindow, listenMode, type ListenMode } from './schedule/scheduler.js';
 import { packageVersion } from './version.js';
 
 export interface AgentOptions {
@@ -64,6 +66,12 @@ export class Agent {
   private readonly log: Logger;
   readonly capture: CaptureHealth;
   private stopping?: Promise<void>;
+  private audioSink?: AudioSink;
+  private scheduleTimer?: NodeJS.Timeout;
+  private battery?: BatteryPolicy;
+  /** What the scheduler decided last. */
+  mode: ListenMode = 'listening';
+  private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: AgentOptions) {
     this.startedAtMs = (opts.clock ?? Date.now)();
@@ -105,6 +113,7 @@ export class Agent {
       capture: () => ({ ...this.capture }),
       pipeline: () => this.pipeline?.stats,
       clockSynced: () => this.synced,
+      extra: () => ({ schedule: { mode: this.mode, battery: this.battery?.mode ?? 'normal' } }),
       sync: () => (this.sync ? { connected: linkConnected(storage.store.getState(LINK_STATE_KEY)), ...this.sync.drainStats } : undefined),
       ...(this.opts.clock ? { clock: this.opts.clock } : {}),
       logger,
@@ -150,11 +159,46 @@ export class Agent {
         this.health?.record();
       },
     };
+    this.audioSink = audioSink;
     if (source.sampleRate > 0) this.makePipeline(source.sampleRate, detection);
-    await source.start(audioSink);
+    this.battery = new BatteryPolicy(config.schedule.lowBattery);
+    this.mode = this.decideMode();
+    if (this.mode !== 'capturePaused') await source.start(audioSink);
+    else this.log.info('outside the listening windows or battery low: capture paused');
+    this.scheduleTimer = setInterval(() => void this.applySchedule(), 30_000);
+    this.scheduleTimer.unref();
     this.saveRunState('running');
     this.health.record();
     this.log.info({ source: source.kind, description: source.description, rate: source.sampleRate, mqtt: config.mqtt.enabled ? config.mqtt.url : false }, 'listening');
+  }
+
+  private decideMode(): ListenMode {
+    const { config } = this.opts;
+    const battery = config.health.battery.source === 'none' ? {} : readBattery(config.health.battery);
+    return listenMode(inListeningWindow((this.opts.clock ?? Date.now)(), config), this.battery!.update(battery.percent));
+  }
+
+  /** Re-evaluates the schedule and the battery; starts or stops capture, pauses inference. */
+  applySchedule(): Promise<void> {
+    this.applying = this.applying.then(async () => {
+      if (this.stopping || !this.source || !this.audioSink) return;
+      const next = this.decideMode();
+      if (next === this.mode) return;
+      this.log.info({ from: this.mode, to: next }, 'schedule: listening mode changes');
+      const wasPaused = this.mode === 'capturePaused';
+      this.mode = next;
+      try {
+        if (next === 'capturePaused') {
+          await this.source.stop();
+          this.capture.running = false;
+          this.pipeline?.endSegment();
+        } else if (wasPaused) await this.source.start(this.audioSink);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'schedule: could not change capture');
+      }
+      this.health?.record();
+    });
+    return this.applying;
   }
 
   private makePipeline(rate: number, detection: DetectionStack): LivePipeline {
@@ -169,7 +213,7 @@ export class Agent {
       hopSec: config.detection.hopSec,
       gainDb: config.audio.gainDb,
       ringSec: Math.max(30, config.storage.clipPreSec + config.storage.clipPostSec + 60),
-      ...(this.opts.gate ? { gate: this.opts.gate } : config.detection.activityGate.enabled ? { gate: new FeatureActivityGate(config.detection.activityGate) } : {}),
+      gate: this.pausableGate(this.opts.gate ?? (config.detection.activityGate.enabled ? new FeatureActivityGate(config.detection.activityGate) : undefined)),
       onChange: (c) => this.sink?.onChange(c),
       ...(this.opts.clock ? { clock: this.opts.clock } : {}),
       logger,
@@ -187,6 +231,11 @@ export class Agent {
       logger,
     });
     return pipeline;
+  }
+
+  /** The activity gate, closed for every window while the battery policy pauses inference. */
+  private pausableGate(inner: ActivityGate | undefined): ActivityGate {
+    return { active: (w, rate) => this.mode !== 'inferencePaused' && (inner ? inner.active(w, rate) : true) };
   }
 
   /** Orderly stop in reverse order; idempotent; each step bounded so the whole fits in ~4 s. */
@@ -207,6 +256,7 @@ export class Agent {
       }
     };
     clearInterval(this.syncTimer);
+    clearInterval(this.scheduleTimer);
     await step('capture', () => this.source?.stop(), 1200);
     this.pipeline?.endSegment();
     await step('pipeline', () => this.pipeline?.drain(), 1000);
