@@ -9,9 +9,12 @@ import { registerFeaturesCommand } from './features.js';
 import { registerAnalyzeCommand } from './analyze-command.js';
 import { registerAlertsCommands, registerSyncCommands } from './sync-commands.js';
 import { registerRunCommand } from './run-command.js';
+import { registerStatusCommand } from './status-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
+import { registerServiceCommands } from './service-commands.js';
 import { CommandExit, type CliContext, type RegisterCommand } from './context.js';
 
-const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerAnalyzeCommand, registerFeaturesCommand, registerEventsCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands, registerRunCommand];
+const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerAnalyzeCommand, registerFeaturesCommand, registerEventsCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands, registerRunCommand, registerStatusCommand, registerDoctorCommand, registerServiceCommands];
 
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('earshot')

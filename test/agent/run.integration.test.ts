@@ -117,6 +117,11 @@ describe('earshot run with a stand-in recorder and Mosquitto', () => {
     expect(stopMs).toBeLessThan(5000);
     expect(stderr).toMatch(/"msg":"audio is back"/);
 
+    const status = runEarshot(['-c', config, 'status'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^agent +not running \(last stopped/m);
+    expect(status.stdout).toMatch(/^gaps +[2-9]\d*; last .* recorder exited \(code 3\)/m);
+    expect(status.stdout).toMatch(/gunshot 0\.\d\d closed, alert delivered/);
     const list = runEarshot(['-c', config, 'events', 'list', '--json', '--limit', '1000'], { env });
     expect(list.code, list.stderr).toBe(0);
     const stored = (JSON.parse(list.stdout) as { event: EarshotEvent }[]).map((s) => s.event);

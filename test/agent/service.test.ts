@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { installService, SYSUSERS_PATH, systemdUnit, UNIT_PATH, uninstallService } from '../../agent/service/systemd.js';
+import { runEarshot } from '../helpers/cli.js';
+import { freePort } from '../helpers/mosquitto.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-service-'));
+
+describe('systemd unit', () => {
+  const unit = systemdUnit({ node: '/usr/bin/node', cli: '/opt/earshot/build/agent/cli.js', configFile: '/etc/earshot/config.yaml', dataDir: '/var/lib/earshot', watchdogSec: 45 });
+  it('restarts always, is watched by the watchdog it is fed through sd_notify, runs as a dedicated user', () => {
+    const lines = unit.split('\n');
+    for (const l of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=45', 'Restart=always', 'User=earshot', 'Group=earshot', 'SupplementaryGroups=audio', 'ExecReload=/bin/kill -HUP $MAINPID', 'WantedBy=multi-user.target']) expect(lines).toContain(l);
+    expect(lines).toContain('ExecStart=/usr/bin/node /opt/earshot/build/agent/cli.js --config /etc/earshot/config.yaml run');
+  });
+  it('is sandboxed: read-only system except the data dir, no new privileges, only ALSA devices', () => {
+    const lines = unit.split('\n');
+    for (const l of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/earshot', 'ProtectHome=yes', 'PrivateTmp=yes', 'DevicePolicy=closed', 'DeviceAllow=char-alsa rw', 'CapabilityBoundingSet=']) expect(lines).toContain(l);
+  });
+  it('install writes the unit and the sysusers entry under the root; uninstall removes them', () => {
+    const root = tmp();
+    const r = installService({ root, node: '/usr/bin/node', cli: '/x/cli.js', configFile: '/etc/earshot/config.yaml', dataDir: '/var/lib/earshot' });
+    expect(r.written).toEqual([path.join(root, UNIT_PATH), path.join(root, SYSUSERS_PATH)]);
+    expect(fs.readFileSync(path.join(root, SYSUSERS_PATH), 'utf8')).toMatch(/^u earshot - "Earshot agent" \/var\/lib\/earshot$/m);
+    expect(uninstallService(root)).toHaveLength(2);
+    expect(fs.existsSync(path.join(root, UNIT_PATH))).toBe(false);
+    expect(uninstallService(root)).toEqual([]);
+  });
+  it('the CLI installs with the configured paths and uninstalls', () => {
+    const dir = tmp();
+    const cfg = path.join(dir, 'c.yaml');
+    fs.writeFileSync(cfg, `storage:\n  dataDir: ${path.join(dir, 'data')}\n`);
+    const root = path.join(dir, 'root');
+    const i = runEarshot(['-c', cfg, 'service', 'install', '--root', root]);
+    expect(i.code, i.stderr).toBe(0);
+    const unit = fs.readFileSync(path.join(root, UNIT_PATH), 'utf8');
+    expect(unit).toContain(`--config ${cfg} run`);
+    expect(unit).toContain(`ReadWritePaths=${path.join(dir, 'data')}`);
+    const u = runEarshot(['-c', cfg, 'service', 'uninstall', '--root', root]);
+    expect(u.code).toBe(0);
+    expect(u.stdout).toContain('removed');
+    expect(fs.existsSync(path.join(root, UNIT_PATH))).toBe(false);
+  });
+});
+
+describe('earshot doctor', () => {
+  it('prints one line per check and fails (69) on a missing model and an unreachable broker', async () => {
+    const dir = tmp();
+    const cfg = path.join(dir, 'c.yaml');
+    const port = await freePort();
+    fs.writeFileSync(cfg, `storage:\n  dataDir: ${path.join(dir, 'data')}\naudio:\n  recorderCommand: /no/such/recorder\nmqtt:\n  url: mqtt://127.0.0.1:${port}\n`);
+    const r = runEarshot(['-c', cfg, 'doctor']);
+    expect(r.code).toBe(69);
+    expect(r.stdout).toMatch(/^PASS config: valid$/m);
+    expect(r.stdout).toMatch(/^FAIL recorder: \/no\/such\/recorder not found/m);
+    expect(r.stdout).toMatch(/^FAIL model: efficientat-mn04: not installed/m);
+    expect(r.stdout).toMatch(/^PASS disk: /m);
+    expect(r.stdout).toMatch(/^(PASS|WARN) clock: /m);
+    expect(r.stdout).toMatch(new RegExp(`^FAIL broker: mqtt://127.0.0.1:${port}: `, 'm'));
+  });
+  it('an invalid configuration is one FAIL line, exit 78', () => {
+    const dir = tmp();
+    const cfg = path.join(dir, 'c.yaml');
+    fs.writeFileSync(cfg, `audio:\n  sampleRate: 5\n`);
+    const r = runEarshot(['-c', cfg, 'doctor']);
+    expect(r.code).toBe(78);
+    expect(r.stdout).toMatch(/^FAIL config: .*1 problem/m);
+    expect(r.stdout).toContain("sampleRate");
+  });
+});
