@@ -1,0 +1,90 @@
+/**
+ * `npm run bench:live`: `earshot run` on a 32 kHz replay paced in real time (audio.source: file,
+ * realtime, loop; no broker) for 60 s, after a warm-up; prints the mean CPU % of one core and the
+ * peak RSS (VmHWM), and the same for an arecord-style capture alone as the floor: a Node process
+ * that only delivers the same PCM in real-time 100 ms blocks (what the agent's capture costs
+ * before any DSP or inference). Options: --seconds N (default 60), --warmup N (default 10),
+ * --file F (default a dev recording).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadModelRateAudio } from '../agent/audio/load-model-rate.js';
+import { runCli } from '../agent/cli/program.js';
+import { processContext } from '../agent/cli/context.js';
+import { packageRoot } from '../agent/version.js';
+import { encodeWavInt16Mono } from '../dsp/wav-encode.js';
+import { float32ToInt16 } from '../dsp/pcm.js';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+};
+const seconds = Number(arg('seconds', '60'));
+const warmup = Number(arg('warmup', '10'));
+const root = packageRoot();
+const shared = process.env.EARSHOT_SHARED ?? path.resolve(root, '..', 'shared');
+const source = arg('file', path.join(shared, 'data', 'dev', 'chainsaw', 'altaga_ChainSaw_2022-05-14_02_27_23.wav'));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-bench-live-'));
+const cli = path.join(root, 'build', 'agent', 'cli.js');
+const clk = 100; // USER_HZ on Linux
+
+// The 32 kHz replay file.
+const wav = path.join(dir, 'replay-32k.wav');
+const pcm = float32ToInt16(await loadModelRateAudio(source, 32000));
+fs.writeFileSync(wav, encodeWavInt16Mono(pcm, 32000));
+
+const config = path.join(dir, 'config.yaml');
+fs.writeFileSync(config, `device:\n  id: bench\nstorage:\n  dataDir: ${JSON.stringify(path.join(dir, 'data'))}\naudio:\n  source: file\n  file: ${JSON.stringify(wav)}\n  realtime: true\n  loop: true\nmqtt:\n  enabled: false\nlog:\n  level: warn\n  format: json\n`);
+const env = { ...process.env, EARSHOT_MODEL_MIRROR: process.env.EARSHOT_MODEL_MIRROR ?? path.join(shared, 'models') };
+const code = await runCli(['-c', config, 'models', 'install'], { ...processContext(), env, stdout: () => undefined });
+if (code !== 0) process.exit(code);
+
+function cpuTicks(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]); // utime + stime
+}
+function hwmBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+async function measure(name: string, child: ChildProcess): Promise<{ cpu: number; rss: number }> {
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  if (child.exitCode !== null) throw new Error(`${name} exited early: ${stderr}`);
+  const t0 = process.hrtime.bigint();
+  const c0 = cpuTicks(child.pid!);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const c1 = cpuTicks(child.pid!);
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rss = hwmBytes(child.pid!);
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  return { cpu: ((c1 - c0) / clk / wall) * 100, rss };
+}
+
+const FLOOR = `
+import fs from 'node:fs';
+const buf = fs.readFileSync(${JSON.stringify(wav)}).subarray(44);
+const block = 3200 * 2; let pos = 0; const t0 = performance.now(); let sent = 0;
+const out = fs.openSync('/dev/null', 'w');
+setInterval(() => {
+  const due = Math.floor(((performance.now() - t0) / 1000) * 32000) * 2 - sent;
+  for (let n = due; n > 0; ) { const take = Math.min(n, block, buf.length - pos); fs.writeSync(out, buf, pos, take); pos = (pos + take) % buf.length; sent += take; n -= take; }
+}, 100);
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+process.stderr.write(`bench:live: ${seconds} s after ${warmup} s warm-up; replay ${path.relative(process.cwd(), source)} at 32 kHz\n`);
+const agent = await measure('earshot run', spawn(process.execPath, [cli, '-c', config, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+const floor = await measure('capture floor', spawn(process.execPath, ['--input-type=module', '-e', FLOOR], { stdio: ['ignore', 'ignore', 'pipe'] }));
+const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+console.log(`earshot run (32 kHz real-time replay)  CPU ${agent.cpu.toFixed(2)} % of one core   peak RSS ${mb(agent.rss)}`);
+console.log(`capture alone (floor)                  CPU ${floor.cpu.toFixed(2)} % of one core   peak RSS ${mb(floor.rss)}`);
+console.log(`targets: ≤ 3 % of one core, ≤ 150 MB RSS while listening`);
+fs.rmSync(dir, { recursive: true, force: true });
