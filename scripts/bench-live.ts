@@ -46,12 +46,12 @@ function cpuTicks(pid: number): number {
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return Number(rest[11]) + Number(rest[12]); // utime + stime
 }
-function hwmBytes(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-async function measure(name: string, child: ChildProcess): Promise<{ cpu: number; rss: number }> {
+async function measure(name: string, child: ChildProcess): Promise<{ cpu: number; rss: number; rssEnd: number }> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise((r) => setTimeout(r, warmup * 1000));
@@ -61,11 +61,12 @@ async function measure(name: string, child: ChildProcess): Promise<{ cpu: number
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const c1 = cpuTicks(child.pid!);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rss = hwmBytes(child.pid!);
+  const rss = statusBytes(child.pid!, 'VmHWM');
+  const rssEnd = statusBytes(child.pid!, 'VmRSS');
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-  return { cpu: ((c1 - c0) / clk / wall) * 100, rss };
+  return { cpu: ((c1 - c0) / clk / wall) * 100, rss, rssEnd };
 }
 
 const FLOOR = `
@@ -84,7 +85,7 @@ process.stderr.write(`bench:live: ${seconds} s after ${warmup} s warm-up; replay
 const agent = await measure('earshot run', spawn(process.execPath, [cli, '-c', config, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
 const floor = await measure('capture floor', spawn(process.execPath, ['--input-type=module', '-e', FLOOR], { stdio: ['ignore', 'ignore', 'pipe'] }));
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-console.log(`earshot run (32 kHz real-time replay)  CPU ${agent.cpu.toFixed(2)} % of one core   peak RSS ${mb(agent.rss)}`);
-console.log(`capture alone (floor)                  CPU ${floor.cpu.toFixed(2)} % of one core   peak RSS ${mb(floor.rss)}`);
+console.log(`earshot run (32 kHz real-time replay)  CPU ${agent.cpu.toFixed(2)} % of one core   peak RSS ${mb(agent.rss)}   RSS at the end ${mb(agent.rssEnd)}`);
+console.log(`capture alone (floor)                  CPU ${floor.cpu.toFixed(2)} % of one core   peak RSS ${mb(floor.rss)}   RSS at the end ${mb(floor.rssEnd)}`);
 console.log(`targets: ≤ 3 % of one core, ≤ 150 MB RSS while listening`);
 fs.rmSync(dir, { recursive: true, force: true });
