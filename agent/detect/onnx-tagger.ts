@@ -37,6 +37,8 @@ export function taggerSessionOptions(threads = 1): ort.InferenceSession.SessionO
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // No arena: a long-running agent would keep its high-water mark (tens of MB) for good.
+    enableCpuMemArena: false,
   };
 }
 
