@@ -16,16 +16,13 @@ import { processContext } from '../agent/cli/context.js';
 import { packageRoot } from '../agent/version.js';
 import { encodeWavInt16Mono } from '../dsp/wav-encode.js';
 import { float32ToInt16 } from '../dsp/pcm.js';
+import { numberArg, textArg } from './argv.js';
 
-const arg = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : def;
-};
-const seconds = Number(arg('seconds', '60'));
-const warmup = Number(arg('warmup', '10'));
+const seconds = numberArg('seconds', 60);
+const warmup = numberArg('warmup', 10);
 const root = packageRoot();
 const shared = process.env.EARSHOT_SHARED ?? path.resolve(root, '..', 'shared');
-const source = arg('file', path.join(shared, 'data', 'dev', 'chainsaw', 'altaga_ChainSaw_2022-05-14_02_27_23.wav'));
+const source = textArg('file') ?? path.join(shared, 'data', 'dev', 'chainsaw', 'altaga_ChainSaw_2022-05-14_02_27_23.wav');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-bench-live-'));
 const cli = path.join(root, 'build', 'agent', 'cli.js');
 const clk = 100; // USER_HZ on Linux
