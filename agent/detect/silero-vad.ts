@@ -96,6 +96,8 @@ export class SileroVad implements VoiceDetector {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // As for the tagger: no CPU arena, whose high-water mark would stay resident all day.
+      enableCpuMemArena: false,
     });
   }
 
