@@ -80,9 +80,11 @@ describe('sync over a link that keeps breaking', () => {
       expect(isIncreasing(other)).toBe(true);
 
       const stats = sync.drainStats!;
-      // Every duplicate is a resend the agent counted; and resends stay a small share.
+      // Every duplicate is a resend the agent counted; and a connection can leave at most the
+      // in-flight window unacknowledged, so resends are bounded by connections × window (how many
+      // there are in a run depends on timing: 64–207 of ~2,000 here).
       expect(duplicates).toBeLessThanOrEqual(stats.resent);
-      expect(stats.resent).toBeLessThan(queued * 0.1);
+      expect(stats.resent).toBeLessThanOrEqual(proxy.accepted * config.mqtt.inFlight);
       expect(proxy.cuts).toBeGreaterThanOrEqual(40);
       console.log(
         `flaky link: ${queued} events, ${ids.length} received, ${duplicates} duplicates; ${proxy.cuts} cuts, ` +
