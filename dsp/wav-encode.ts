@@ -20,26 +20,45 @@ export function encodeWavInt16Mono(samples: Int16Array, sampleRateHz: number, ou
   if (out && out.length < total) throw new RangeError(`output buffer holds ${out.length} bytes, need ${total}`);
   const bytes = out ? out.subarray(0, total) : new Uint8Array(total);
   const view = new DataView(bytes.buffer, bytes.byteOffset, total);
-  const ascii = (at: number, s: string): void => {
-    for (let i = 0; i < 4; i++) bytes[at + i] = s.charCodeAt(i);
-  };
-  ascii(0, 'RIFF');
-  view.setUint32(4, total - 8, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  view.setUint32(16, 16, true); // fmt chunk size for plain PCM
-  view.setUint16(20, 1, true); // WAVE_FORMAT_PCM
-  view.setUint16(22, 1, true); // channels
-  view.setUint32(24, sampleRateHz, true);
-  view.setUint32(28, sampleRateHz * 2, true); // byte rate
-  view.setUint16(32, 2, true); // block align
-  view.setUint16(34, 16, true); // bits per sample
-  ascii(36, 'data');
-  view.setUint32(40, dataBytes, true);
+  writeWavHeader(bytes, { formatTag: 1, channels: 1, sampleRate: sampleRateHz, bits: 16, dataBytes });
   // Samples are little-endian on disk; copy bytewise so the host's endianness does not matter.
   let p = WAV_HEADER_BYTES;
   for (let i = 0; i < samples.length; i++, p += 2) view.setInt16(p, samples[i], true);
   return bytes;
+}
+
+export interface WavHeaderFields {
+  /** 1 = integer PCM, 3 = IEEE float. */
+  formatTag: 1 | 3;
+  channels: number;
+  sampleRate: number;
+  bits: number;
+  dataBytes: number;
+}
+
+/**
+ * Writes the canonical 44-byte RIFF/WAVE header (RIFF, fmt  and data chunk headers) at the
+ * start of `bytes`; the RIFF size covers the whole array (including a pad byte, if any).
+ */
+export function writeWavHeader(bytes: Uint8Array, h: WavHeaderFields): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, WAV_HEADER_BYTES);
+  const blockAlign = (h.bits / 8) * h.channels;
+  const ascii = (at: number, s: string): void => {
+    for (let i = 0; i < 4; i++) bytes[at + i] = s.charCodeAt(i);
+  };
+  ascii(0, 'RIFF');
+  view.setUint32(4, bytes.length - 8, true);
+  ascii(8, 'WAVE');
+  ascii(12, 'fmt ');
+  view.setUint32(16, 16, true); // fmt chunk size for plain PCM/float
+  view.setUint16(20, h.formatTag, true);
+  view.setUint16(22, h.channels, true);
+  view.setUint32(24, h.sampleRate, true);
+  view.setUint32(28, h.sampleRate * blockAlign, true); // byte rate
+  view.setUint16(32, blockAlign, true);
+  view.setUint16(34, h.bits, true);
+  ascii(36, 'data');
+  view.setUint32(40, h.dataBytes, true);
 }
 
 /** Size in bytes of the WAV file `encodeWavInt16Mono` makes for `sampleCount` samples. */

@@ -14,6 +14,7 @@
  *    codec, a header cut short) is a DataError with a stable `code` and the file's name.
  */
 import { DataError } from '../agent/errors.js';
+import { writeWavHeader } from './wav-encode.js';
 
 export interface DecodedWav {
   sampleRate: number;
@@ -305,22 +306,7 @@ export function encodeWav(
   const dataBytes = frames * blockAlign;
   const out = new Uint8Array(44 + dataBytes + (dataBytes & 1));
   const v = new DataView(out.buffer);
-  const ascii = (at: number, s: string): void => {
-    for (let i = 0; i < 4; i++) out[at + i] = s.charCodeAt(i);
-  };
-  ascii(0, 'RIFF');
-  v.setUint32(4, out.length - 8, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  v.setUint32(16, 16, true);
-  v.setUint16(20, format.encoding === 'float' ? 3 : 1, true);
-  v.setUint16(22, channels, true);
-  v.setUint32(24, sampleRate, true);
-  v.setUint32(28, sampleRate * blockAlign, true);
-  v.setUint16(32, blockAlign, true);
-  v.setUint16(34, format.bits, true);
-  ascii(36, 'data');
-  v.setUint32(40, dataBytes, true);
+  writeWavHeader(out, { formatTag: format.encoding === 'float' ? 3 : 1, channels, sampleRate, bits: format.bits, dataBytes });
   let p = 44;
   for (let i = 0; i < frames; i++) {
     for (let c = 0; c < channels; c++, p += bytesPer) {
