@@ -11,6 +11,17 @@
  * Per frame (no allocation): windowed power spectrum (fft.ts, window fused into the FFT),
  * Kaldi mel filters in segment form (mel.ts), one log per mel band (fastlog.ts). Samples are floats in
  * [-1, 1) at params.sampleRate (int16 PCM: see pcm.ts).
+ *
+ * Band-limited input (an 8 or 16 kHz recording) can skip the resampler: `createMelFrontend(params,
+ * { inputRate })` computes the same spectrogram at the recording's own rate. Upsampling by q
+ * (ideally) adds nothing below the input's Nyquist frequency and nothing above it, so the
+ * model-rate frame of 800 samples equals, bin for bin below that frequency, the frame of 800/q
+ * input samples under the window decimated by q, times q in amplitude (q² in power); the
+ * pre-emphasis filter, a convolution, becomes its power response |1 - k·e^{-jω}|² per bin; bins
+ * above the input's Nyquist are empty. The FFT is q times shorter and the resampler's work is
+ * gone (for 8 kHz input: about 5× less work than resample + full-rate front end). Differences
+ * from the resampled path are the resampler's own (its transition band) and window leakage at
+ * the band edge; test/dsp/native-rate.test.ts bounds them on real recordings.
  */
 import { ConfigError } from '../agent/errors.js';
 import { createLnBatch } from './fastlog.js';
@@ -40,7 +51,12 @@ export interface MelStream {
 }
 
 export interface MelFrontend {
+  /** The model's front end parameters (at the model rate). */
   readonly params: Readonly<FrontendParams>;
+  /** Rate of the samples this front end takes (params.sampleRate unless built for band-limited input). */
+  readonly rate: number;
+  /** Input samples per frame at `rate`. */
+  readonly hop: number;
   readonly nMels: number;
   readonly bank: MelBank;
   /** Frames produced for `nSamples` input samples. */
@@ -57,7 +73,25 @@ function slice(a: ArrayLike<number>, from: number, to: number): ArrayLike<number
   return Array.prototype.slice.call(a, from, to) as number[];
 }
 
-export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend {
+/**
+ * The factor q = params.sampleRate / rate when a recording at `rate` can be analysed at its own
+ * rate (q an integer ≥ 1 that divides the FFT size, window, hop and frame offset); else undefined.
+ */
+export function nativeRateFactor(params: Readonly<FrontendParams>, rate: number): number | undefined {
+  const q = params.sampleRate / rate;
+  if (!Number.isInteger(q) || q < 1) return undefined;
+  const divides = (n: number): boolean => n % q === 0;
+  if (!divides(params.nFft) || !divides(params.winLength) || !divides(params.hop) || !divides(params.winLength / 2)) return undefined;
+  const n = params.nFft / q;
+  return n >= 4 && (n & (n - 1)) === 0 ? q : undefined;
+}
+
+export interface MelFrontendOptions {
+  /** Rate of the input, when below the model rate by a factor nativeRateFactor() accepts. Default: the model rate. */
+  inputRate?: number;
+}
+
+export function createMelFrontend(params: Readonly<FrontendParams>, options: MelFrontendOptions = {}): MelFrontend {
   const problems = frontendParamProblems(params);
   if (problems.length > 0) {
     throw new ConfigError(`invalid front-end parameters: ${problems.join('; ')}`, {
@@ -66,19 +100,42 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
       issues: problems,
     });
   }
-  const { nFft, winLength, hop, nMels, preEmphasis, logOffset } = params;
+  const inputRate = options.inputRate ?? params.sampleRate;
+  const factor = nativeRateFactor(params, inputRate);
+  if (factor === undefined) {
+    throw new ConfigError(`a front end at ${params.sampleRate} Hz cannot take ${inputRate} Hz input directly; resample it to ${params.sampleRate} Hz`, {
+      component: 'dsp.melspec',
+      code: 'frontend.rate',
+    });
+  }
+  const q = factor;
+  const { nMels, logOffset } = params;
+  // Frame geometry at the input rate (q = 1: the model's own).
+  const nFft = params.nFft / q;
+  const winLength = params.winLength / q;
+  const hop = params.hop / q;
   const { add, divide } = params.normalize;
   const scale = 1 / divide; // a multiply is cheaper; the difference is far below float32 resolution
   const pad = nFft >> 1; // centred frames
   const winOffset = (nFft - winLength) >> 1; // torch.stft zero-pads the window on both sides
   // Frame t reads the pre-emphasised signal y[t·hop + first ... t·hop + first + winLength - 1].
   const first = winOffset - pad;
-  const shortens = preEmphasis !== 0 ? 1 : 0;
+  // The pre-emphasis runs on the samples at any rate: it removes DC before the window can leak
+  // it into the low bins. At a lower rate its coefficient is chosen so that its response near DC
+  // matches the model-rate filter, and a gain per bin corrects the rest. The frame count is
+  // always the model-rate one.
+  const shortens = params.preEmphasis !== 0 ? 1 : 0;
+  const preEmphasis = q === 1 ? params.preEmphasis : inputRateEmphasis(params.preEmphasis, q);
 
-  const window = hann(winLength, params.window === 'hann-symmetric');
+  const fullWindow = hann(params.winLength, params.window === 'hann-symmetric');
+  const window = q === 1 ? fullWindow : Float64Array.from({ length: winLength }, (_, m) => fullWindow[q * m]!);
   const framePower = createWindowedPower(nFft, window, winOffset);
-  const bank = kaldiMelBank({ nMels, nFft, sampleRate: params.sampleRate, fMin: params.fMin, fMax: params.fMax });
-  const { segStart, up: segUp } = kaldiMelSegments({ nMels, nFft, sampleRate: params.sampleRate, fMin: params.fMin, fMax: params.fMax });
+  const bankSpec = { nMels, nFft: params.nFft, sampleRate: params.sampleRate, fMin: params.fMin, fMax: params.fMax };
+  const bank = kaldiMelBank(bankSpec);
+  const { segStart, up: segUp } = kaldiMelSegments(bankSpec);
+  const gain = q === 1 ? undefined : bandLimitedGain(nFft, q, params.preEmphasis, preEmphasis);
+  // Bins at and above the input's Nyquist frequency hold nothing.
+  if (q > 1) for (let i = 0; i < segStart.length; i++) segStart[i] = Math.min(segStart[i]!, nFft / 2);
 
   // Scratch shared by all streams of this front end: computing a frame is synchronous and
   // never calls out, so streams cannot interleave inside it.
@@ -90,6 +147,7 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
   /** Log-mel of the frame whose windowed samples start at src[pos]; writes out[off + m·stride]. */
   function computeFrame(src: Float64Array, pos: number, out: Float32Array, off: number, stride: number): void {
     framePower(src, pos, spec);
+    if (gain) for (let k = 0; k < gain.length; k++) spec[k] *= gain[k];
     const p = spec, up = segUp, mel = melAcc;
     // Segment -1 (below the first centre) only feeds filter 0's up slope; the last segment
     // only filter nMels-1's down slope; each other segment s feeds both s and s+1.
@@ -117,12 +175,16 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
     for (let m = 0; m < nMels; m++) out[off + m * stride] = (mel[m] + add) * scale;
   }
 
+  /** Frames for nY buffered values (pre-emphasised when q = 1, raw input otherwise). */
   function frameCountForY(nY: number): number {
-    return nY > 0 ? 1 + Math.floor(nY / hop) : 0;
+    if (nY <= 0) return 0;
+    return q === 1 ? 1 + Math.floor(nY / hop) : frameCount(nY + shortens);
   }
 
+  /** As many frames as the model-rate signal would give: q·n samples, less the pre-emphasis one. */
   function frameCount(nSamples: number): number {
-    return frameCountForY(Math.max(0, nSamples - shortens));
+    const nY = q * nSamples - shortens;
+    return nY > 0 ? 1 + Math.floor(nY / params.hop) : 0;
   }
 
   /** Pre-emphasised samples of one stream, kept from the oldest sample a pending frame needs. */
@@ -261,6 +323,8 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
 
   return {
     params,
+    rate: inputRate,
+    hop,
     nMels,
     bank,
     frameCount,
@@ -283,4 +347,33 @@ export function createMelFrontend(params: Readonly<FrontendParams>): MelFrontend
       return { data, nMels, nFrames };
     },
   };
+}
+
+/**
+ * The coefficient a of y[n] = x[n+1] - a·x[n] at rate sampleRate/q whose power response
+ * c²·|1 - a·e^{-jω}|² ≈ c²((1-a)² + a·ω²) has the model-rate filter's shape near DC, where
+ * |1 - k·e^{-jω/q}|² ≈ (1-k)² + k·ω²/q²: (1-a)²/a = q²(1-k)²/k (c cancels in the gain).
+ */
+function inputRateEmphasis(k: number, q: number): number {
+  if (k === 0) return 0;
+  const r = (q * q * (1 - k) * (1 - k)) / k;
+  return (2 + r - Math.sqrt((2 + r) * (2 + r) - 4)) / 2;
+}
+
+/**
+ * Per-bin power gain that makes a frame at rate sampleRate/q look like the model-rate frame of
+ * the ideally upsampled signal: q² (q times more samples under the window) times the ratio of
+ * the model-rate pre-emphasis response |1 - k·e^{-jω/q}|² to that of the filter applied at the
+ * input rate, |1 - a·e^{-jω}|². The Nyquist bin is dropped: at the input's Nyquist frequency
+ * the spectrum folds onto itself.
+ */
+function bandLimitedGain(nFft: number, q: number, k: number, a: number): Float64Array {
+  const response = (c: number, w: number): number => 1 + c * c - 2 * c * Math.cos(w);
+  const bins = nFft / 2;
+  const gain = new Float64Array(bins);
+  for (let b = 0; b < bins; b++) {
+    const w = (2 * Math.PI * b) / nFft; // bin b in radians per input sample
+    gain[b] = (q * q * response(k, w / q)) / response(a, w);
+  }
+  return gain;
 }

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { loadModelRateAudio } from '../agent/audio/load-model-rate.js';
+import { decodeAudioFile, type DecodedAudio } from '../agent/audio/decode-file.js';
 import { findAudioFiles } from '../agent/detect/find-audio.js';
 import { labelQuality, type LabelQuality, type ScoredClip } from '../agent/detect/metrics.js';
 import { openDetection } from '../agent/detect/open-detection.js';
@@ -34,7 +34,6 @@ const opts = program.opts<{ config?: string; target: string; window?: string; ho
 const { config } = loadConfig({ flag: opts.config, env: process.env });
 const stack = await openDetection(config, { mirror: process.env.EARSHOT_MODEL_MIRROR, classMapFile: opts.classMap });
 const analyzer = stack.analyzer({ minConfidence: 0, windowSec: opts.window ? Number(opts.window) : undefined, hopSec: opts.hop ? Number(opts.hop) : undefined });
-const rate = stack.frontend.params.sampleRate;
 
 const classes = fs
   .readdirSync(root)
@@ -54,14 +53,14 @@ for (const cls of classes) {
   const { files } = findAudioFiles([path.join(root, cls)]);
   for (const [i, file] of files.entries()) {
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${cls} ${i + 1}/${files.length}`);
-    let samples: Float32Array;
+    let audio: DecodedAudio;
     try {
-      samples = await loadModelRateAudio(file, rate);
+      audio = await decodeAudioFile(file);
     } catch (err) {
       process.stderr.write(`\nskipped ${file}: ${(err as Error).message}\n`);
       continue;
     }
-    const result = await analyzer.analyze(samples);
+    const result = await analyzer.analyze(audio.mono, audio.sampleRate);
     audioSec += result.durationSec;
     clips.push({ file: path.relative(root, file), cls, durationSec: result.durationSec, peaks: Object.fromEntries(result.peaks.map((p) => [p.label, p.score])) });
   }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { loadModelRateAudio } from '../audio/load-model-rate.js';
+import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
 import { openDetection } from '../detect/open-detection.js';
 import { findAudioFiles } from '../detect/find-audio.js';
 import { csvLine, CSV_HEADER, offlineEvent, ravenTable } from '../detect/report.js';
@@ -93,7 +93,6 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
     throw new UsageError(`--labels: unknown label ${unknown.join(', ')}; accepted: ${known.join(', ')}`, { component: COMPONENT, code: 'usage.labels' });
   }
   const analyzer = stack.analyzer({ minConfidence, labels, batchSize, windowSec, hopSec });
-  const rate = stack.frontend.params.sampleRate;
   const progress = new ProgressLine(ctx, files.length);
   const byLabel = new Map<string, number>();
   let failed = missing.length;
@@ -107,16 +106,16 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
   try {
     for (const file of files) {
       progress.update(file);
-      let samples: Float32Array;
+      let audio: DecodedAudio;
       try {
-        samples = await loadModelRateAudio(file, rate);
+        audio = await decodeAudioFile(file);
       } catch (err) {
         failed++;
         progress.clear();
         ctx.stderr(`earshot: ${err instanceof EarshotError ? err.message : `${file}: ${(err as Error).message}`} (skipped)\n`);
         continue;
       }
-      const result = await analyzer.analyze(samples);
+      const result = await analyzer.analyze(audio.mono, audio.sampleRate);
       audioSec += result.durationSec;
       const mtimeMs = fs.statSync(file).mtimeMs;
       const events = result.events.map((ev) =>
@@ -125,7 +124,7 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
           model: stack.modelRef,
           location: config.device.location,
           file,
-          sampleRate: rate,
+          sampleRate: result.sampleRate,
           recordingStartMs: mtimeMs - result.durationSec * 1000,
           clockSynced: false,
         }),
@@ -139,7 +138,7 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
       }
       if (format === 'raven') {
         const out = path.join(opts.out ?? '.', `${path.basename(file, path.extname(file))}.earshot.selection.table.txt`);
-        fs.writeFileSync(out, ravenTable(events, stack.frontend.params.fMax));
+        fs.writeFileSync(out, ravenTable(events, Math.min(stack.frontend.params.fMax, audio.sampleRate / 2)));
       }
     }
   } finally {

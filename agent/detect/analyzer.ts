@@ -1,15 +1,19 @@
 /**
- * Offline detection of one recording: model-rate samples → log-mel → windows → tagger →
- * class map scores → event tracker. Used by `earshot analyze`, the evaluation and the benchmark.
+ * Offline detection of one recording: samples → log-mel → windows → tagger → class map
+ * scores → event tracker. Used by `earshot analyze`, the evaluation and the benchmark. A
+ * recording at a rate the front end can take directly (8 or 16 kHz for a 32 kHz model: see
+ * dsp/melspec.ts) is analysed at that rate; any other rate is resampled to the model rate first.
  * The tagger is injected, so tests can run the whole path with a fake.
  */
-import type { MelFrontend } from '../../dsp/melspec.js';
+import { createMelFrontend, nativeRateFactor, type MelFrontend } from '../../dsp/melspec.js';
+import { DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
 import type { ModelLabelScore } from '../event.js';
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
 import { EventTracker, type TrackedEvent } from './tracker.js';
 import type { Tagger, VoiceDetector } from './types.js';
 import { gatherWindows, planWindows } from './windows.js';
-import { speechShare, voiceWanted, windowScores } from './window-score.js';
+import { SpeechTrack } from './speech-track.js';
+import { voiceWanted, windowScores } from './window-score.js';
 
 export interface AnalyzerOptions {
   frontend: MelFrontend;
@@ -36,6 +40,7 @@ export interface LabelPeak {
 }
 
 export interface AnalysisTimings {
+  /** Resampling (when the rate needs it) and the log-mel front end. */
   frontendMs: number;
   inferenceMs: number;
   voiceMs: number;
@@ -46,6 +51,8 @@ export interface Analysis {
   /** Highest window score of every analysed label. */
   peaks: LabelPeak[];
   durationSec: number;
+  /** Rate the recording was analysed at: event sample indices count samples at this rate. */
+  sampleRate: number;
   windows: number;
   timings: AnalysisTimings;
 }
@@ -65,33 +72,39 @@ export class Analyzer {
   private readonly labels: AlertLabel[];
   private readonly windowFrames: number;
   private readonly hopFrames: number;
-  private readonly hopSamples: number;
+  /** Front ends by input rate (the model rate's is the one given). */
+  private readonly frontends = new Map<number, MelFrontend>();
+  private readonly speechTracks = new Map<number, SpeechTrack>();
 
   constructor(private readonly opts: AnalyzerOptions) {
     const p = opts.frontend.params;
     this.labels = activeLabels(opts.classMap, opts);
-    this.hopSamples = p.hop;
-    const framesPerSec = p.sampleRate / p.hop;
+    this.frontends.set(opts.frontend.rate, opts.frontend);
+    const framesPerSec = p.sampleRate / p.hop; // the same at every input rate
     this.windowFrames = Math.max(1, Math.round(opts.windowSec * framesPerSec));
     this.hopFrames = Math.max(1, Math.round(opts.hopSec * framesPerSec));
   }
 
-  /** Analyses one whole recording at the front end's rate. */
-  async analyze(samples: Float32Array): Promise<Analysis> {
-    const { frontend, tagger, classMap, batchSize } = this.opts;
-    const rate = frontend.params.sampleRate;
+  /** Analyses one whole mono recording at `rate` (default: the model rate). */
+  async analyze(input: Float32Array, inputRate = this.opts.frontend.rate): Promise<Analysis> {
+    const { tagger, classMap, batchSize } = this.opts;
     let t0 = performance.now();
+    const { frontend, samples } = this.prepare(input, inputRate);
+    const rate = frontend.rate;
+    const hopSamples = frontend.hop;
     const mel = frontend.melspec(samples);
     const frontendMs = performance.now() - t0;
 
     // The voice detector is a second opinion: it runs only on windows where a label that takes
     // voice evidence already scores at least its `voiceGate` from the tagger (saves most of its
     // cost on forest background, where it would otherwise run all the time).
-    const voice = this.opts.voice && this.labels.some((l) => l.voiceWeight > 0) ? this.opts.voice : undefined;
+    const wantsVoice = this.opts.voice && this.labels.some((l) => l.voiceWeight > 0);
+    const speech = wantsVoice ? this.speechTrack(rate) : undefined;
+    speech?.reset();
     this.voiceMs = 0;
 
     const plan = planWindows(mel.nFrames, this.windowFrames, this.hopFrames);
-    const closeAfterHops = Math.max(1, Math.ceil((classMap.mergeGapSec * rate) / (this.hopFrames * this.hopSamples)));
+    const closeAfterHops = Math.max(1, Math.ceil((classMap.mergeGapSec * rate) / (this.hopFrames * hopSamples)));
     const tracker = new EventTracker({ labels: this.labels, closeAfterHops });
     const events: TrackedEvent[] = [];
     const peaks = new Map<string, LabelPeak>(this.labels.map((l) => [l.name, { label: l.name, score: 0, atSec: 0, modelLabels: [] }]));
@@ -106,13 +119,13 @@ export class Analyzer {
       inferenceMs += performance.now() - t0;
       for (const [i, start] of starts.entries()) {
         const p = scored[i]!.probabilities;
-        const startSample = start * this.hopSamples;
-        const endSample = Math.min(samples.length, (start + plan.frames) * this.hopSamples);
-        const speech = voice && voiceWanted(this.labels, p) ? await this.speechShareOf(voice, samples.subarray(startSample, endSample)) : 0;
-        const scores = windowScores(this.labels, classMap, p, speech);
+        const startSample = start * hopSamples;
+        const endSample = Math.min(samples.length, (start + plan.frames) * hopSamples);
+        const share = speech && voiceWanted(this.labels, p) ? await this.speechShareOf(speech, samples.subarray(startSample, endSample), startSample) : 0;
+        const scores = windowScores(this.labels, classMap, p, share);
         for (const [name, w] of scores) {
           const peak = peaks.get(name)!;
-          if (w.score > peak.score) Object.assign(peak, { score: w.score, atSec: (start * this.hopSamples) / rate, modelLabels: w.evidence!() });
+          if (w.score > peak.score) Object.assign(peak, { score: w.score, atSec: startSample / rate, modelLabels: w.evidence!() });
         }
         for (const change of tracker.update(startSample, endSample, scores)) if (change.kind === 'closed') events.push(change.event);
       }
@@ -123,6 +136,7 @@ export class Analyzer {
       events,
       peaks: [...peaks.values()],
       durationSec: samples.length / rate,
+      sampleRate: rate,
       windows: plan.starts.length,
       timings: { frontendMs, inferenceMs, voiceMs: this.voiceMs },
     };
@@ -130,10 +144,31 @@ export class Analyzer {
 
   private voiceMs = 0;
 
+  /** The front end for `rate`, or the model rate's after resampling when none takes it directly. */
+  private prepare(samples: Float32Array, rate: number): { frontend: MelFrontend; samples: Float32Array } {
+    const model = this.opts.frontend;
+    let fe = this.frontends.get(rate);
+    if (!fe && nativeRateFactor(model.params, rate) !== undefined) {
+      fe = createMelFrontend(model.params, { inputRate: rate });
+      this.frontends.set(rate, fe);
+    }
+    if (fe) return { frontend: fe, samples };
+    return { frontend: model, samples: resample(samples, rate, model.rate, DETECTION_RESAMPLING) };
+  }
+
+  private speechTrack(rate: number): SpeechTrack {
+    let track = this.speechTracks.get(rate);
+    if (!track) {
+      track = new SpeechTrack(this.opts.voice!, rate);
+      this.speechTracks.set(rate, track);
+    }
+    return track;
+  }
+
   /** Speech share of one window, timed. */
-  private async speechShareOf(voice: NonNullable<AnalyzerOptions['voice']>, window: Float32Array): Promise<number> {
+  private async speechShareOf(track: SpeechTrack, window: Float32Array, start: number): Promise<number> {
     const t0 = performance.now();
-    const share = await speechShare(voice, window);
+    const share = await track.share(window, start);
     this.voiceMs += performance.now() - t0;
     return share;
   }

@@ -45,7 +45,7 @@ export async function openDetection(config: Config, opts: OpenDetectionOptions =
   const frontend = createMelFrontend(model.manifest.frontend as FrontendParams);
   const tagger = new OnnxTagger({ modelPath: model.modelPath, manifest: model.manifest, threads: opts.threads ?? config.detection.threads });
   await tagger.open();
-  const voice = config.detection.voice && usesVoice(classMap) ? new SileroVad({ inputRate: frontend.params.sampleRate, threads: 1 }) : undefined;
+  const voice = config.detection.voice && usesVoice(classMap) ? new SileroVad({ threads: 1 }) : undefined;
   await voice?.open();
   return {
     model,

@@ -5,25 +5,13 @@
  */
 import { labelScore, topEvidence, type AlertLabel, type ClassMap } from '../../models/classmap.js';
 import type { WindowScore } from './tracker.js';
-import type { VoiceDetector } from './types.js';
-
-export type WindowVoice = Pick<VoiceDetector, 'process' | 'reset'>;
 
 /**
  * The voice detector is a second opinion: it runs only on windows where a label that takes voice
- * evidence already scores at least its `voiceGate` from the tagger.
+ * evidence already scores at least its `voiceGate` from the tagger (see speech-track.ts for how).
  */
 export function voiceWanted(labels: readonly AlertLabel[], probabilities: Float32Array): boolean {
   return labels.some((l) => l.voiceWeight > 0 && labelScore(l, probabilities) >= l.voiceGate);
-}
-
-/** Share of a window's voice frames with speech probability ≥ 0.5 (state reset: windows stand alone). */
-export async function speechShare(voice: WindowVoice, window: Float32Array): Promise<number> {
-  voice.reset();
-  const probs = await voice.process(window);
-  let above = 0;
-  for (let i = 0; i < probs.length; i++) if (probs[i]! >= 0.5) above++;
-  return probs.length ? above / probs.length : 0;
 }
 
 /** Every label's score in one window; evidence is computed lazily (the tracker asks at most once). */

@@ -17,8 +17,9 @@ import { createResampler, DETECTION_RESAMPLING, type Resampler } from '../../dsp
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
 import { activeLabels } from '../detect/analyzer.js';
 import { EventTracker, type EventChange } from '../detect/tracker.js';
-import type { Tagger, VoiceDetector } from '../detect/types.js';
-import { speechShare, voiceWanted, windowScores } from '../detect/window-score.js';
+import type { Tagger } from '../detect/types.js';
+import { SpeechTrack, type TrackVoice } from '../detect/speech-track.js';
+import { voiceWanted, windowScores } from '../detect/window-score.js';
 import type { Logger } from '../log.js';
 import { SampleRing } from './sample-ring.js';
 
@@ -37,7 +38,7 @@ export interface LivePipelineOptions {
   inputRate: number;
   frontend: MelFrontend;
   tagger: Pick<Tagger, 'score'>;
-  voice?: Pick<VoiceDetector, 'process' | 'reset'>;
+  voice?: TrackVoice;
   classMap: ClassMap;
   windowSec: number;
   hopSec: number;
@@ -79,6 +80,8 @@ export class LivePipeline {
   readonly modelRate: number;
   readonly ring: SampleRing;
   private readonly resampler: Resampler;
+  /** Voice evidence over the model-rate ring, each voice frame computed once. */
+  private readonly speech: SpeechTrack | undefined;
   private readonly mel: MelStream;
   private readonly nMels: number;
   private readonly hop: number;
@@ -120,6 +123,7 @@ export class LivePipeline {
     this.frameRing = new Float32Array(this.frameCap * this.nMels);
     this.resampler = createResampler(opts.inputRate, p.sampleRate, DETECTION_RESAMPLING);
     this.mel = opts.frontend.createStream();
+    this.speech = opts.voice ? new SpeechTrack(opts.voice, p.sampleRate) : undefined;
     this.ring = new SampleRing(Math.round((opts.ringSec ?? 90) * p.sampleRate));
     this.gain = 10 ** ((opts.gainDb ?? 0) / 20);
     const closeAfterHops = Math.max(1, Math.ceil((opts.classMap.mergeGapSec * p.sampleRate) / (this.hopFrames * this.hop)));
@@ -186,6 +190,7 @@ export class LivePipeline {
     if (this.anchors.size > 64) this.anchors.delete(this.anchors.keys().next().value!);
     this.segFrames = 0;
     this.lastWindowEnd = 0;
+    this.speech?.reset(); // voice state does not carry over a capture gap
   }
 
   private feed(y: Float32Array): void {
@@ -269,7 +274,7 @@ export class LivePipeline {
       this.stats.windowsScored++;
       const p = probs.get(job) ?? new Float32Array(this.opts.classMap.modelLabels.length);
       let speech = 0;
-      if (this.opts.voice && probs.has(job) && voiceWanted(this.labels, p)) speech = await speechShare(this.opts.voice, this.ring.read(job.startSample, job.endSample));
+      if (this.speech && probs.has(job) && voiceWanted(this.labels, p)) speech = await this.speech.share(this.ring.read(job.startSample, job.endSample), job.startSample);
       const scores = windowScores(this.labels, this.opts.classMap, p, speech);
       for (const c of this.tracker.update(job.startSample, job.endSample, scores)) this.emit(c, job.segment);
     }

@@ -40,7 +40,7 @@ class FakeVoice {
   processed = 0;
   async process(samples: Float32Array): Promise<Float32Array> {
     this.processed += samples.length;
-    return new Float32Array(Math.floor(samples.length / 1024)).fill(0.9);
+    return new Float32Array(Math.floor(samples.length / this.frameSamples)).fill(0.9);
   }
   reset(): void {
     this.resets++;
@@ -78,7 +78,11 @@ describe('Analyzer (scripted tagger)', () => {
     const voice = new FakeVoice();
     const analyzer = new Analyzer({ frontend, tagger: new ScriptedTagger(1, 100, 100), voice, classMap, windowSec: 2, hopSec: 1, batchSize: 8, labels: ['human_voice'] });
     const result = await analyzer.analyze(samples);
-    expect(voice.resets).toBe(result.windows); // every window was gated in (speech 0.06 ≥ 0.05)
+    // Every window was gated in (speech 0.06 ≥ 0.05); the windows overlap by half, yet each
+    // 16 kHz voice frame of the 20 s was computed once, as one stream from a single cold start.
+    expect(result.windows).toBe(19);
+    expect(voice.processed).toBe(20 * 16000);
+    expect(voice.resets).toBe(1);
     const [ev] = result.events;
     expect(ev?.label).toBe('human_voice');
     expect(ev!.confidence).toBeGreaterThan(0.9);

