@@ -281,3 +281,11 @@ export function resample(samples: ArrayLike<number>, fromRate: number, toRate: n
  * recall moved by one clip of 81 against the default design (within run-to-run noise).
  */
 export const DETECTION_RESAMPLING: Readonly<ResamplerOptions> = Object.freeze({ passband: 0.85, stopband: 1.0, attenuationDb: 70 });
+
+/**
+ * For the voice detector's 16 kHz input: Silero VAD listens for speech structure below 4–8 kHz,
+ * not for -70 dB images, so a 50 dB design with a wider transition (80 % passband) does: half
+ * the taps of DETECTION_RESAMPLING. On the dev corpus human_voice recall at 0.5 stayed 90.5 %
+ * and recall at 1 % false clips moved by one clip of 220 (93.6 → 93.2 %).
+ */
+export const VOICE_RESAMPLING: Readonly<ResamplerOptions> = Object.freeze({ passband: 0.8, stopband: 1.0, attenuationDb: 50 });

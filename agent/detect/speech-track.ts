@@ -8,7 +8,7 @@
  * starts fresh. Input at another rate (8 kHz recordings, the 32 kHz model rate) is resampled per
  * stretch.
  */
-import { createResampler, DETECTION_RESAMPLING, type Resampler } from '../../dsp/resample.js';
+import { createResampler, VOICE_RESAMPLING, type Resampler } from '../../dsp/resample.js';
 import type { VoiceDetector } from './types.js';
 
 export type TrackVoice = Pick<VoiceDetector, 'process' | 'reset' | 'sampleRate' | 'frameSamples'>;
@@ -36,7 +36,7 @@ export class SpeechTrack {
     if (!Number.isInteger(rate / vr) && !Number.isInteger(vr / rate)) {
       throw new RangeError(`voice evidence at ${rate} Hz: the rate must be a multiple or a divisor of the detector's ${vr} Hz`);
     }
-    this.resampler = rate === vr ? undefined : createResampler(rate, vr, DETECTION_RESAMPLING);
+    this.resampler = rate === vr ? undefined : createResampler(rate, vr, VOICE_RESAMPLING);
     this.step = Math.max(1, rate / vr);
   }
 
