@@ -183,8 +183,8 @@ export function createMelFrontend(params: Readonly<FrontendParams>, options: Mel
 
   /** As many frames as the model-rate signal would give: q·n samples, less the pre-emphasis one. */
   function frameCount(nSamples: number): number {
-    const nY = q * nSamples - shortens;
-    return nY > 0 ? 1 + Math.floor(nY / params.hop) : 0;
+    if (nSamples <= shortens) return 0; // nothing left after the pre-emphasis at this rate
+    return 1 + Math.floor((q * nSamples - shortens) / params.hop);
   }
 
   /** Pre-emphasised samples of one stream, kept from the oldest sample a pending frame needs. */
