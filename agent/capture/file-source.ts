@@ -38,10 +38,13 @@ export class FileSource implements AudioSource {
   /** Decodes the file (errors are the caller's: a bad replay file is a configuration error). */
   async start(sink: AudioSink): Promise<void> {
     const audio = await decodeAudioFile(this.opts.file);
-    this.sampleRate = audio.sampleRate;
+    // Only the rate and the 16-bit copy are kept: the closure below must not capture `audio`, or
+    // the decoded float samples (twice the size of the copy) would stay in memory for good.
+    const rate = audio.sampleRate;
+    this.sampleRate = rate;
     this.pcm = float32ToInt16(audio.mono);
     this.stopped = false;
-    const block = Math.max(1, Math.round((audio.sampleRate * (this.opts.blockMs ?? 100)) / 1000));
+    const block = Math.max(1, Math.round((rate * (this.opts.blockMs ?? 100)) / 1000));
     let pos = 0;
     let t0 = performance.now();
     let sent = 0;
@@ -52,7 +55,7 @@ export class FileSource implements AudioSource {
         return;
       }
       // Real time: deliver what the wall clock says is due (catching up after a stall).
-      const due = this.opts.realtime ? Math.floor(((performance.now() - t0) / 1000) * audio.sampleRate) - sent : block;
+      const due = this.opts.realtime ? Math.floor(((performance.now() - t0) / 1000) * rate) - sent : block;
       let n = Math.max(0, due);
       while (n > 0 && !this.stopped) {
         if (pos >= this.pcm.length) {
@@ -70,8 +73,8 @@ export class FileSource implements AudioSource {
         sent += take;
         n -= take;
       }
-      if (this.opts.realtime && sent > audio.sampleRate * 3600) {
-        t0 += (sent / audio.sampleRate) * 1000;
+      if (this.opts.realtime && sent > rate * 3600) {
+        t0 += (sent / rate) * 1000;
         sent = 0;
       }
       this.timer = this.opts.realtime ? setTimeout(tick, this.opts.blockMs ?? 100) : (setImmediate(tick) as unknown as NodeJS.Timeout);

@@ -5,7 +5,6 @@
  * from the sample ring when the post-roll has been heard. A store or clip failure is logged and
  * never reaches capture.
  */
-import { float32ToInt16 } from '../../dsp/pcm.js';
 import type { Config } from '../../config/schema.js';
 import type { EarshotEvent, ModelRef } from '../event.js';
 import { newEventId } from '../event.js';
@@ -102,7 +101,7 @@ export class EventSink {
     if (!due.length) return;
     this.pending = this.pending.filter((p) => !due.includes(p));
     for (const p of due) {
-      const samples = float32ToInt16(ring.read(p.from, p.to));
+      const samples = ring.readInt16(p.from, p.to);
       if (!samples.length) continue;
       this.writing = this.writing.then(async () => {
         try {
