@@ -2,21 +2,57 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, EarshotError, ExitCode, exitCodeOf } from '../errors.js';
 import { packageVersion } from '../version.js';
-import { registerConfigCommands } from './config-commands.js';
-import { registerModelsCommands } from './models-commands.js';
-import { registerEventsCommands } from './events-commands.js';
-import { registerFeaturesCommand } from './features.js';
-import { registerAnalyzeCommand } from './analyze-command.js';
-import { registerAlertsCommands, registerSyncCommands } from './sync-commands.js';
-import { registerRunCommand } from './run-command.js';
-import { registerStatusCommand } from './status-command.js';
-import { registerDoctorCommand } from './doctor-command.js';
-import { registerServiceCommands } from './service-commands.js';
 import { CommandExit, type CliContext, type RegisterCommand } from './context.js';
 
-const COMMANDS: RegisterCommand[] = [registerConfigCommands, registerAnalyzeCommand, registerFeaturesCommand, registerEventsCommands, registerSyncCommands, registerAlertsCommands, registerModelsCommands, registerRunCommand, registerStatusCommand, registerDoctorCommand, registerServiceCommands];
+/**
+ * The command modules, in the order `--help` lists them. Each is imported only when needed: a
+ * command loads its own module and nothing else (`earshot run` does not load the analysis or the
+ * alert consumer; `earshot --version` loads none), so short commands start in a fraction of the
+ * time (`--version` 0.2 s instead of 0.75 s). Help, a mistyped command and `help <command>` load
+ * them all.
+ */
+const COMMANDS: { name: string; load: () => Promise<RegisterCommand> }[] = [
+  { name: 'config', load: async () => (await import('./config-commands.js')).registerConfigCommands },
+  { name: 'analyze', load: async () => (await import('./analyze-command.js')).registerAnalyzeCommand },
+  { name: 'features', load: async () => (await import('./features.js')).registerFeaturesCommand },
+  { name: 'events', load: async () => (await import('./events-commands.js')).registerEventsCommands },
+  { name: 'sync', load: async () => (await import('./sync-commands.js')).registerSyncCommands },
+  { name: 'alerts', load: async () => (await import('./sync-commands.js')).registerAlertsCommands },
+  { name: 'models', load: async () => (await import('./models-commands.js')).registerModelsCommands },
+  { name: 'run', load: async () => (await import('./run-command.js')).registerRunCommand },
+  { name: 'status', load: async () => (await import('./status-command.js')).registerStatusCommand },
+  { name: 'doctor', load: async () => (await import('./doctor-command.js')).registerDoctorCommand },
+  { name: 'service', load: async () => (await import('./service-commands.js')).registerServiceCommands },
+];
 
-export function createProgram(ctx: CliContext): Command {
+/** Program options that take a value (so the word after them is not the command). */
+const VALUE_OPTIONS = new Set(['-c', '--config']);
+
+/**
+ * The command named on the command line: the first word that is neither an option nor an
+ * option's value; undefined when there is none (or after `--`).
+ */
+export function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    if (VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/** The command modules `argv` needs: its command's, none for a bare `--version`, else all (help, usage errors). */
+export async function loadCommands(argv: readonly string[]): Promise<RegisterCommand[]> {
+  const word = commandWord(argv);
+  const known = COMMANDS.find((c) => c.name === word);
+  if (known) return [await known.load()];
+  if (word === undefined && argv.some((a) => a === '-V' || a === '--version')) return [];
+  return Promise.all(COMMANDS.map((c) => c.load()));
+}
+
+/** The commander program with the given command modules (see loadCommands). */
+export function createProgram(ctx: CliContext, commands: readonly RegisterCommand[]): Command {
   const program = new Command('earshot')
     .description('Earshot: listens in the forest, recognises chainsaws, gunshots, vehicles, voices and wildlife, and alerts rangers over MQTT.')
     .version(packageVersion(), '-V, --version')
@@ -24,7 +60,7 @@ export function createProgram(ctx: CliContext): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: ctx.stdout, writeErr: ctx.stderr })
     .exitOverride();
-  for (const register of COMMANDS) register(program, ctx);
+  for (const register of commands) register(program, ctx);
   // Subcommands inherit the output and exit behaviour so their usage errors are ours to map.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
@@ -49,8 +85,8 @@ function report(ctx: CliContext, err: unknown): void {
 
 /** Runs the CLI and returns the exit code (sysexits, see DESIGN.md). */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
-  const program = createProgram(ctx);
   try {
+    const program = createProgram(ctx, await loadCommands(argv));
     await program.parseAsync(argv as string[], { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
