@@ -1,25 +1,30 @@
 /**
  * `npm run bench:live`: `earshot run` on a 32 kHz replay paced in real time (audio.source: file,
- * realtime, loop; no broker) for 60 s, after a warm-up; prints the mean CPU % of one core and the
- * peak RSS (VmHWM), and the same for an arecord-style capture alone as the floor: a Node process
+ * realtime, loop; no broker) for 60 s, after a warm-up; prints the mean CPU % of one core, the
+ * RSS while listening (sampled every second: median, highest, at the end) and the peak RSS since
+ * start-up (VmHWM), and the same for an arecord-style capture alone as the floor: a Node process
  * that only delivers the same PCM in real-time 100 ms blocks (what the agent's capture costs
- * before any DSP or inference). Options: --seconds N (default 60), --warmup N (default 10),
- * --file F (default a dev recording).
+ * before any DSP or inference). The agent runs as the systemd unit and the `earshot` launcher
+ * start it, with the memory settings of agent/agent-process.ts; `--plain` leaves them out, for
+ * comparison. Options: --seconds N (default 60), --warmup N (default 10), --file F (default a dev
+ * recording), --plain.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadModelRateAudio } from '../agent/audio/load-model-rate.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/agent-process.js';
 import { runCli } from '../agent/cli/program.js';
 import { processContext } from '../agent/cli/context.js';
 import { packageRoot } from '../agent/version.js';
 import { encodeWavInt16Mono } from '../dsp/wav-encode.js';
 import { float32ToInt16 } from '../dsp/pcm.js';
-import { numberArg, textArg } from './argv.js';
+import { flagArg, numberArg, textArg } from './argv.js';
 
 const seconds = numberArg('seconds', 60);
 const warmup = numberArg('warmup', 10);
+const plain = flagArg('plain');
 const root = packageRoot();
 const shared = process.env.EARSHOT_SHARED ?? path.resolve(root, '..', 'shared');
 const source = textArg('file') ?? path.join(shared, 'data', 'dev', 'chainsaw', 'altaga_ChainSaw_2022-05-14_02_27_23.wav');
@@ -48,22 +53,38 @@ function statusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-async function measure(name: string, child: ChildProcess): Promise<{ cpu: number; rss: number; rssEnd: number }> {
+interface Measured {
+  cpu: number;
+  /** VmHWM: the highest RSS since the process started (start-up included). */
+  peak: number;
+  /** VmRSS sampled every second while measuring: median and highest. */
+  median: number;
+  max: number;
+  end: number;
+}
+
+async function measure(name: string, child: ChildProcess): Promise<Measured> {
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise((r) => setTimeout(r, warmup * 1000));
   if (child.exitCode !== null) throw new Error(`${name} exited early: ${stderr}`);
   const t0 = process.hrtime.bigint();
   const c0 = cpuTicks(child.pid!);
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const samples: number[] = [];
+  for (let i = 0; i < seconds; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (child.exitCode !== null) throw new Error(`${name} exited early: ${stderr}`);
+    samples.push(statusBytes(child.pid!, 'VmRSS'));
+  }
   const c1 = cpuTicks(child.pid!);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rss = statusBytes(child.pid!, 'VmHWM');
-  const rssEnd = statusBytes(child.pid!, 'VmRSS');
+  const peak = statusBytes(child.pid!, 'VmHWM');
+  const end = statusBytes(child.pid!, 'VmRSS');
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
-  return { cpu: ((c1 - c0) / clk / wall) * 100, rss, rssEnd };
+  samples.sort((a, b) => a - b);
+  return { cpu: ((c1 - c0) / clk / wall) * 100, peak, median: samples[samples.length >> 1]!, max: samples.at(-1)!, end };
 }
 
 const FLOOR = `
@@ -78,11 +99,15 @@ setInterval(() => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-process.stderr.write(`bench:live: ${seconds} s after ${warmup} s warm-up; replay ${path.relative(process.cwd(), source)} at 32 kHz\n`);
-const agent = await measure('earshot run', spawn(process.execPath, [cli, '-c', config, 'run'], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+const tuning = plain ? 'without the memory settings (--plain)' : `as the service runs it: ${[...Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...AGENT_NODE_FLAGS].join(' ')}`;
+process.stderr.write(`bench:live: ${seconds} s after ${warmup} s warm-up; replay ${path.relative(process.cwd(), source)} at 32 kHz; agent ${tuning}\n`);
+const agentArgs = [...(plain ? [] : AGENT_NODE_FLAGS), cli, '-c', config, 'run'];
+const agentEnv = plain ? env : { ...env, ...AGENT_ENV };
+const agent = await measure('earshot run', spawn(process.execPath, agentArgs, { env: agentEnv, stdio: ['ignore', 'ignore', 'pipe'] }));
 const floor = await measure('capture floor', spawn(process.execPath, ['--input-type=module', '-e', FLOOR], { stdio: ['ignore', 'ignore', 'pipe'] }));
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-console.log(`earshot run (32 kHz real-time replay)  CPU ${agent.cpu.toFixed(2)} % of one core   peak RSS ${mb(agent.rss)}   RSS at the end ${mb(agent.rssEnd)}`);
-console.log(`capture alone (floor)                  CPU ${floor.cpu.toFixed(2)} % of one core   peak RSS ${mb(floor.rss)}   RSS at the end ${mb(floor.rssEnd)}`);
+const line = (m: Measured) => `CPU ${m.cpu.toFixed(2)} % of one core   RSS while listening: median ${mb(m.median)}, max ${mb(m.max)}, at the end ${mb(m.end)}   peak RSS (start-up included) ${mb(m.peak)}`;
+console.log(`earshot run (32 kHz real-time replay)  ${line(agent)}`);
+console.log(`capture alone (floor)                  ${line(floor)}`);
 console.log(`targets: ≤ 3 % of one core, ≤ 150 MB RSS while listening`);
 fs.rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent-process.js';
 
 export interface UnitOptions {
   /** Absolute path of node. */
@@ -25,6 +26,9 @@ export const SYSUSERS_PATH = 'usr/lib/sysusers.d/earshot.conf';
 
 export function systemdUnit(o: UnitOptions): string {
   const user = o.user ?? 'earshot';
+  const environment = Object.entries(AGENT_ENV)
+    .map(([k, v]) => `Environment=${k}=${v}`)
+    .join('\n');
   return `# Written by \`earshot service install\`; removed by \`earshot service uninstall\`.
 [Unit]
 Description=Earshot acoustic detection agent
@@ -38,7 +42,10 @@ Type=notify
 # The agent sends READY=1 and WATCHDOG=1 through systemd-notify (a child process).
 NotifyAccess=all
 WatchdogSec=${o.watchdogSec ?? 60}
-ExecStart=${o.node} ${o.cli} --config ${o.configFile} run
+# Memory: a fixed glibc mmap threshold and a small V8 young generation (README, "Memory of the agent");
+# they change where the agent's memory comes from, not what it does.
+${environment}
+ExecStart=${[o.node, ...AGENT_NODE_FLAGS, o.cli].join(' ')} --config ${o.configFile} run
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=always
 RestartSec=5
