@@ -47,10 +47,11 @@ for (let i = all.length - 1; i > 0; i--) {
   const k = Math.floor(rand() * (i + 1));
   [all[i], all[k]] = [all[k]!, all[i]!];
 }
-const files: string[] = [];
+// Durations are only needed to cut a sample: the whole corpus is not decoded an extra time.
+const files: string[] = opts.minutes ? [] : all;
 let seconds = 0;
-const needSec = opts.minutes ? Number(opts.minutes) * 60 : Infinity;
-for (const f of all) {
+const needSec = Number(opts.minutes) * 60;
+for (const f of opts.minutes ? all : []) {
   if (seconds >= needSec) break;
   files.push(f);
   seconds += (await decodeAudioFile(f)).durationSec;

@@ -92,14 +92,16 @@ export class SpeechTrack {
     const s0 = a - this.step * Math.floor(Math.min(margin, a) / this.step);
     const s1 = Math.min(window.length, b + margin);
     this.resampler.reset();
-    const head = this.resampler.push(window.subarray(s0, s1));
-    const tail = this.resampler.flush();
     const out = new Float32Array(to - from);
+    // Resampled sample i of the stretch is out[i - skip]: copy the pushed part, then the flushed tail.
     const skip = ((a - s0) * vr) / this.rate;
-    const joined = new Float32Array(head.length + tail.length);
-    joined.set(head);
-    joined.set(tail, head.length);
-    out.set(joined.subarray(skip, skip + out.length));
+    let at = -skip;
+    for (const part of [this.resampler.push(window.subarray(s0, s1)), this.resampler.flush()]) {
+      const from0 = Math.max(0, -at);
+      const n = Math.min(part.length - from0, out.length - (at + from0));
+      if (n > 0) out.set(part.subarray(from0, from0 + n), at + from0);
+      at += part.length;
+    }
     return out;
   }
 }
