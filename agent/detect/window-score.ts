@@ -1,7 +1,8 @@
 /**
- * Scoring of one model window: tagger probabilities (+ gated voice evidence) → the score of
- * every alert label, in the form the EventTracker takes. Shared by the offline Analyzer and the
- * live pipeline, so a recording scores the same whether it is analysed or heard.
+ * Scoring of one model window: tagger probabilities (+ gated voice evidence, + a site head's
+ * scores) → the score of every alert label, in the form the EventTracker takes. Shared by the
+ * offline Analyzer and the live pipeline, so a recording scores the same whether it is analysed
+ * or heard.
  */
 import { labelScore, topEvidence, type AlertLabel, type ClassMap } from '../../models/classmap.js';
 import type { WindowScore } from './tracker.js';
@@ -14,11 +15,23 @@ export function voiceWanted(labels: readonly AlertLabel[], probabilities: Float3
   return labels.some((l) => l.voiceWeight > 0 && labelScore(l, probabilities) >= l.voiceGate);
 }
 
-/** Every label's score in one window; evidence is computed lazily (the tracker asks at most once). */
-export function windowScores(labels: readonly AlertLabel[], classMap: ClassMap, probabilities: Float32Array, speech: number): Map<string, WindowScore> {
+/**
+ * Every label's score in one window; evidence is computed lazily (the tracker asks at most once).
+ * A label the head scores takes the head's calibrated score; for a label that also takes voice
+ * evidence, the voice detector's speech share joins it as in the class map (noisy-or).
+ */
+export function windowScores(
+  labels: readonly AlertLabel[],
+  classMap: ClassMap,
+  probabilities: Float32Array,
+  speech: number,
+  headScores?: ReadonlyMap<string, number>,
+): Map<string, WindowScore> {
   const scores = new Map<string, WindowScore>();
   for (const label of labels) {
-    scores.set(label.name, { score: labelScore(label, probabilities, speech), evidence: () => topEvidence(label, probabilities, classMap.modelLabels) });
+    const head = headScores?.get(label.name);
+    const score = head === undefined ? labelScore(label, probabilities, speech) : 1 - (1 - head) * (1 - label.voiceWeight * speech);
+    scores.set(label.name, { score, evidence: () => topEvidence(label, probabilities, classMap.modelLabels) });
   }
   return scores;
 }
