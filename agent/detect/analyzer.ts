@@ -10,7 +10,7 @@ import { DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
 import type { ModelLabelScore } from '../event.js';
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
 import { EventTracker, type TrackedEvent } from './tracker.js';
-import type { Tagger, VoiceDetector } from './types.js';
+import type { Tagger, TaggerWindowScores, VoiceDetector } from './types.js';
 import { gatherWindows, planWindows } from './windows.js';
 import { SpeechTrack } from './speech-track.js';
 import { voiceWanted, windowScores } from './window-score.js';
@@ -29,6 +29,20 @@ export interface AnalyzerOptions {
   minConfidence?: number;
   /** Only these alert labels (default: every enabled label). */
   labels?: readonly string[];
+  /** Called for every scored window with the tagger's outputs and its log-mel (training reads features here). */
+  onWindow?: (window: AnalyzedWindow) => void;
+}
+
+/** One scored window, as `onWindow` sees it; the arrays are reused after the call returns. */
+export interface AnalyzedWindow {
+  startSample: number;
+  endSample: number;
+  /** Rate of the sample indices. */
+  rate: number;
+  tagged: TaggerWindowScores;
+  /** [nMels][frames] log-mel of the window. */
+  mel: Float32Array;
+  frames: number;
 }
 
 export interface LabelPeak {
@@ -121,6 +135,8 @@ export class Analyzer {
         const p = scored[i]!.probabilities;
         const startSample = start * hopSamples;
         const endSample = Math.min(samples.length, (start + plan.frames) * hopSamples);
+        const windowSize = mel.nMels * plan.frames;
+        this.opts.onWindow?.({ startSample, endSample, rate, tagged: scored[i]!, mel: batchBuf.subarray(i * windowSize, (i + 1) * windowSize), frames: plan.frames });
         const share = speech && voiceWanted(this.labels, p) ? await this.speechShareOf(speech, samples.subarray(startSample, endSample), startSample) : 0;
         const scores = windowScores(this.labels, classMap, p, share);
         for (const [name, w] of scores) {
