@@ -120,7 +120,7 @@ export class HeadScorer {
   /**
    * The class map's alert labels with the head's labels taking over: their threshold is 0.5
    * (where the head's calibrated score puts its own threshold) unless the configuration sets one,
-   * and their category comes from the head.
+   * their category comes from the head, and they take no voice-detector evidence.
    */
   applyTo(labels: readonly AlertLabel[], configThresholds: Readonly<Record<string, { threshold?: number }>> = {}): AlertLabel[] {
     const own = new Set(this.labels.map((l) => l.name));
@@ -128,7 +128,9 @@ export class HeadScorer {
       if (!own.has(l.name)) return l;
       const threshold = configThresholds[l.name]?.threshold ?? 0.5;
       const ratio = l.threshold > 0 ? l.closeThreshold / l.threshold : 0.6;
-      return { ...l, threshold, closeThreshold: threshold * ratio, category: this.head.labels[l.name]!.category };
+      // The head replaces the label's whole score: no voice detector on top (the head learned
+      // what speech sounds like from the tagger; training and scoring then see the same inputs).
+      return { ...l, threshold, closeThreshold: threshold * ratio, category: this.head.labels[l.name]!.category, voiceWeight: 0 };
     });
   }
 }

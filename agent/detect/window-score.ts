@@ -17,8 +17,8 @@ export function voiceWanted(labels: readonly AlertLabel[], probabilities: Float3
 
 /**
  * Every label's score in one window; evidence is computed lazily (the tracker asks at most once).
- * A label the head scores takes the head's calibrated score; for a label that also takes voice
- * evidence, the voice detector's speech share joins it as in the class map (noisy-or).
+ * A label the head scores takes the head's calibrated score alone (HeadScorer.applyTo gives such
+ * labels no voice weight, so the voice detector is not run for them).
  */
 export function windowScores(
   labels: readonly AlertLabel[],
@@ -30,7 +30,7 @@ export function windowScores(
   const scores = new Map<string, WindowScore>();
   for (const label of labels) {
     const head = headScores?.get(label.name);
-    const score = head === undefined ? labelScore(label, probabilities, speech) : 1 - (1 - head) * (1 - label.voiceWeight * speech);
+    const score = head ?? labelScore(label, probabilities, speech);
     scores.set(label.name, { score, evidence: () => topEvidence(label, probabilities, classMap.modelLabels) });
   }
   return scores;
