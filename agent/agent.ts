@@ -12,6 +12,7 @@ import type { Config } from '../config/schema.js';
 import { createSource } from './capture/create-source.js';
 import type { AudioSink, AudioSource, CaptureGap } from './capture/source.js';
 import { openDetection, type DetectionStack } from './detect/open-detection.js';
+import { scoringHead } from './detect/report.js';
 import { HealthCollector, type CaptureHealth } from './health/collector.js';
 import type { Logger } from './log.js';
 import { checkClockSynced } from './pipeline/clock-sync.js';
@@ -208,6 +209,7 @@ export class Agent {
       frontend: detection.frontend,
       tagger: detection.tagger,
       ...(detection.voice ? { voice: detection.voice } : {}),
+      ...(detection.head ? { head: detection.head } : {}),
       classMap: detection.classMap,
       windowSec: config.detection.windowSec,
       hopSec: config.detection.hopSec,
@@ -226,6 +228,7 @@ export class Agent {
       ring: pipeline.ring,
       modelRate: pipeline.modelRate,
       model: detection.modelRef,
+      ...(detection.head ? { head: scoringHead(detection.head) } : {}),
       clockSynced: () => this.synced,
       kick: () => this.sync?.kick(),
       logger,

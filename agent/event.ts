@@ -18,6 +18,13 @@ export interface ModelRef {
   sha256: string;
 }
 
+/** The site head that scored an event's label (`earshot train`; `detection.head`). */
+export interface HeadRef {
+  name: string;
+  /** sha256 of the head file. */
+  sha256: string;
+}
+
 export interface ClipRef {
   path: string;
   format: 'flac' | 'wav';
@@ -48,6 +55,8 @@ export interface EarshotEvent {
   file?: string;
   startSec?: number;
   endSec?: number;
+  /** The site head that scored this label; absent when the class map did. */
+  head?: HeadRef;
 }
 
 /** A new event id: UUIDv7, so ids sort by creation time. */

@@ -5,10 +5,16 @@
  * exception is logged and leads to an orderly stop with a non-zero exit (systemd restarts us),
  * never a silent stall. Under systemd (NOTIFY_SOCKET), READY=1 is sent once listening and
  * WATCHDOG=1 keep-alives at half of WATCHDOG_USEC while the event loop turns.
+ *
+ * A reloaded configuration is checked beyond its schema before the running agent is stopped: the
+ * model must be installed and the site head (`detection.head`) must open and fit the model and
+ * the class map, so a bad head file on SIGHUP keeps the old configuration running.
  */
 import { spawn } from 'node:child_process';
 import type { Config } from '../config/schema.js';
 import { Agent, type AgentOptions } from './agent.js';
+import { prepareDetection } from './detect/open-detection.js';
+import { fileSha256, resolveHead } from './detect/open-head.js';
 import { ExitCode } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -16,6 +22,11 @@ export interface RunOptions extends Omit<AgentOptions, 'config' | 'restart'> {
   config: Config;
   /** Re-reads the configuration (SIGHUP); throws a ConfigError when invalid. */
   reload: () => Config;
+  /**
+   * Checks a reloaded configuration beyond its schema; throws when it cannot run. Default: the
+   * model and head checks of `prepareDetection` (none when a detection stack is injected).
+   */
+  validate?: (next: Config) => void;
   /** Process to attach signal handlers to (tests pass an EventEmitter). */
   proc?: NodeJS.Process;
 }
@@ -29,6 +40,19 @@ export function sdNotify(env: NodeJS.ProcessEnv, state: string, logger?: Logger)
     child.unref();
   } catch {
     /* not under systemd after all */
+  }
+}
+
+/**
+ * What the configured head file holds (its sha256), so that SIGHUP after retraining a head in place
+ * restarts the agent although the configuration text is the same.
+ */
+function headFileKey(config: Config): string {
+  try {
+    const resolved = resolveHead(config.detection.head);
+    return resolved ? fileSha256(resolved.file) : 'none';
+  } catch (err) {
+    return `unreadable: ${(err as Error).message}`;
   }
 }
 
@@ -65,6 +89,11 @@ export async function runAgent(opts: RunOptions): Promise<number> {
 
   const onTerm = () => shutdown(ExitCode.ok, 'SIGTERM');
   const onInt = () => shutdown(ExitCode.ok, 'SIGINT');
+  const validate =
+    opts.validate ?? (opts.detection ? () => undefined : (next: Config) => void prepareDetection(next, { mirror: opts.env.EARSHOT_MODEL_MIRROR, configFile: opts.configFile }));
+  // An injected detection stack does not follow the configuration's head.
+  const headKey = (c: Config) => (opts.detection ? '' : headFileKey(c));
+  let runningHead = headKey(config);
   const onHup = () => {
     let next: Config;
     try {
@@ -73,11 +102,20 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       log.error({ err: (err as Error).message }, 'SIGHUP: the new configuration is invalid; keeping the old one');
       return;
     }
-    if (JSON.stringify(next) === JSON.stringify(config)) {
+    const nextHead = headKey(next);
+    const sameHead = nextHead === runningHead;
+    if (JSON.stringify(next) === JSON.stringify(config) && sameHead) {
       log.info('SIGHUP: configuration unchanged');
       return;
     }
-    restart('SIGHUP: configuration changed', next).catch((err: Error) => fatal(err));
+    try {
+      validate(next);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'SIGHUP: the new configuration cannot run; keeping the old one');
+      return;
+    }
+    runningHead = nextHead;
+    restart(sameHead ? 'SIGHUP: configuration changed' : 'SIGHUP: configuration or head file changed', next).catch((err: Error) => fatal(err));
   };
   const fatal = (err: unknown) => {
     log.fatal({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'unhandled error: stopping so the service manager restarts the agent');

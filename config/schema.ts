@@ -35,6 +35,9 @@ const TIME_OF_DAY = /^(?:[01]\d|2[0-3]):[0-5]\d$/;
 const SOLAR_TIME = /^(?:sunrise|sunset)(?:[+-](?:[01]?\d|2[0-3]):[0-5]\d)?$/;
 export const MQTT_URL_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'] as const;
 
+/** Default of `detection.head`: "none" (the class map alone) until a head ships; then "default". */
+export const DEFAULT_DETECTION_HEAD = 'none';
+
 /** The machine's hostname, made safe for MQTT topics: the default device id. */
 export function defaultDeviceId(): string {
   const cleaned = os
@@ -143,6 +146,11 @@ export const configSchema = z.strictObject({
           })
           .prefault({}),
         'The activity gate in front of the model.',
+      ),
+      head: doc(
+        z.string().min(1, { message: 'expected "none", "default" or the path of a head file' }).default(DEFAULT_DETECTION_HEAD),
+        'Site head that scores its labels instead of the class map: "none" (the class map alone), "default" (the head shipped with Earshot) or the path of a head file made by `earshot train`. A head trained on another model is refused.',
+        { accepts: '"none", "default" or a file path' },
       ),
       labels: doc(
         z.record(z.string().regex(LABEL_PATTERN, { message: 'expected a label name such as "gunshot"' }), labelSettings).default({}),

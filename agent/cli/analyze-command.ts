@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/load.js';
 import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
 import { openDetection } from '../detect/open-detection.js';
 import { findAudioFiles } from '../detect/find-audio.js';
-import { csvLine, CSV_HEADER, offlineEvent, ravenTable } from '../detect/report.js';
+import { csvLine, CSV_HEADER, offlineEvent, ravenTable, scoringHead } from '../detect/report.js';
 import type { EarshotEvent } from '../event.js';
 import { EarshotError, ExitCode, InputMissingError, UsageError } from '../errors.js';
 import { CommandExit, globalOptions, type CliContext, type RegisterCommand } from './context.js';
@@ -25,6 +25,7 @@ interface AnalyzeOptions {
   window?: string;
   hop?: string;
   batch?: string;
+  head?: string;
 }
 
 function numberOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -59,6 +60,7 @@ export const registerAnalyzeCommand: RegisterCommand = (program, ctx) => {
     .option('--window <sec>', 'window length in seconds (default: detection.windowSec)')
     .option('--hop <sec>', 'hop between windows in seconds (default: detection.hopSec)')
     .option('--batch <n>', 'windows per inference call', '8')
+    .option('--head <file|default|none>', 'site head scoring its labels (default: detection.head)')
     .action(async (inputs: string[], opts: AnalyzeOptions, cmd: Command) => {
       const code = await analyze(inputs, opts, cmd, ctx);
       if (code !== ExitCode.ok) throw new CommandExit(code);
@@ -84,7 +86,8 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
     throw new InputMissingError(`no audio files found in ${inputs.join(', ')}`, { component: COMPONENT, code: 'analyze.no-input' });
   }
 
-  const stack = await openDetection(config, { threads, mirror: ctx.env.EARSHOT_MODEL_MIRROR, configFile });
+  const stack = await openDetection(config, { threads, head: opts.head, mirror: ctx.env.EARSHOT_MODEL_MIRROR, configFile });
+  const head = scoringHead(stack.head);
   const labels = opts.labels?.split(',').map((s) => s.trim()).filter(Boolean);
   const known = stack.classMap.labels.map((l) => l.name);
   const unknown = labels?.filter((l) => !known.includes(l)) ?? [];
@@ -127,6 +130,7 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
           sampleRate: result.sampleRate,
           recordingStartMs: mtimeMs - result.durationSec * 1000,
           clockSynced: false,
+          ...(head ? { head } : {}),
         }),
       );
       progress.clear();
@@ -153,7 +157,7 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
   ctx.stderr(
     `analyzed ${files.length - (failed - missing.length)} of ${files.length} file(s)${failed ? `, ${failed} failed` : ''}; ` +
       `${(audioSec / 3600).toFixed(3)} h of audio in ${wallSec.toFixed(1)} s (${(audioSec / Math.max(cpuSec, 1e-9)).toFixed(0)}× real time per CPU second); ` +
-      `events: ${labelsText}\n`,
+      `events: ${labelsText}${head ? `; head ${head.ref.name} (${head.labels.join(', ')})` : ''}\n`,
   );
   return failed > 0 ? ExitCode.dataErr : ExitCode.ok;
 }

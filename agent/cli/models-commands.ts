@@ -1,11 +1,14 @@
 /** `earshot models list|install|verify`, and `requireInstalledModel` for `run`/`analyze`. */
 import type { Command } from 'commander';
+import type { Config } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
+import { checkHeadBase, readHead } from '../../models/head.js';
 import { installCommand, MIRROR_ENV, ModelInstaller, parseMirrorList, type InstallProgress, type VerifyReport } from '../../models/installer.js';
 import { openInstalledModel, type InstalledModel } from '../../models/installed.js';
-import { manifestBytes, type ModelManifest } from '../../models/manifest.js';
+import { manifestBytes, modelFile, type ModelManifest } from '../../models/manifest.js';
 import { findManifest, getManifest, listManifests } from '../../models/registry.js';
-import { DataError, InputMissingError, UnavailableError } from '../errors.js';
+import { fileSha256, resolveHead } from '../detect/open-head.js';
+import { DataError, EarshotError, InputMissingError, UnavailableError, exitCodeOf } from '../errors.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
 const COMPONENT = 'cli.models';
@@ -72,6 +75,91 @@ function verifyFailure(r: VerifyReport, hint: string): Error | undefined {
   return undefined;
 }
 
+/** What `train` measured for one label (keys as `earshot train` writes them; any may be missing). */
+interface LabelReport {
+  clips?: number;
+  backgroundHours?: number;
+  recall?: number;
+  falseAlarmsPerHour?: number;
+  recallAt1PerHour?: number;
+  threshold?: number;
+}
+
+/** The configured head as `models list` shows it. */
+export interface HeadSummary {
+  /** `detection.head` as configured. */
+  setting: string;
+  name: string;
+  file: string;
+  shipped: boolean;
+  sha256: string;
+  baseModel: { name: string; sha256: string };
+  createdAt: string;
+  labels: { label: string; category: string; headThreshold: number; alertThreshold: number; report?: LabelReport }[];
+  /** The head's training report as stored (free-form). */
+  report: Record<string, unknown>;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** The configured head, read and checked against detection.model; undefined for "none". Throws 65/66/78 like `run`. */
+export function describeHead(config: Config): HeadSummary | undefined {
+  const setting = config.detection.head;
+  const resolved = resolveHead(setting);
+  if (!resolved) return undefined;
+  const head = readHead(resolved.file, { sha256: resolved.sha256 });
+  const manifest = findManifest(config.detection.model)?.manifest;
+  if (manifest) checkHeadBase(head, resolved.file, { name: manifest.name, sha256: modelFile(manifest).sha256 });
+  const reportLabels = (typeof head.report.labels === 'object' && head.report.labels !== null ? head.report.labels : {}) as Record<string, unknown>;
+  return {
+    setting,
+    name: head.name,
+    file: resolved.file,
+    shipped: resolved.shipped,
+    sha256: resolved.sha256 ?? fileSha256(resolved.file),
+    baseModel: head.baseModel,
+    createdAt: head.createdAt,
+    labels: Object.entries(head.labels).map(([label, l]) => {
+      const r = reportLabels[label];
+      const rec = (typeof r === 'object' && r !== null ? r : undefined) as Record<string, unknown> | undefined;
+      const report: LabelReport | undefined = rec
+        ? Object.fromEntries(
+            (['clips', 'backgroundHours', 'recall', 'falseAlarmsPerHour', 'recallAt1PerHour', 'threshold'] as const).flatMap((k) => (num(rec[k]) === undefined ? [] : [[k, num(rec[k])]])),
+          )
+        : undefined;
+      return { label, category: l.category, headThreshold: l.threshold, alertThreshold: config.detection.labels[label]?.threshold ?? 0.5, ...(report ? { report } : {}) };
+    }),
+    report: head.report,
+  };
+}
+
+function fixed(v: number | undefined, digits: number): string {
+  return v === undefined ? '-' : v.toFixed(digits);
+}
+
+function columns(table: string[][], indent = ''): string {
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  return table.map((row) => `${indent}${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`).join('');
+}
+
+/** The head section of `models list` (text). */
+export function headText(h: HeadSummary): string {
+  let out = `head (detection.head = ${h.setting}):\n`;
+  out += `  name       ${h.name}\n  file       ${h.file}${h.shipped ? ' (shipped)' : ''}\n  sha256     ${h.sha256.slice(0, 12)}\n`;
+  out += `  base model ${h.baseModel.name} (sha256 ${h.baseModel.sha256.slice(0, 12)})\n  created    ${h.createdAt}\n`;
+  const table = [['LABEL', 'CATEGORY', 'HEAD THRESHOLD', 'ALERT AT', 'CLIPS', 'BACKGROUND H', 'RECALL (CV)', 'FALSE ALARMS/H', 'RECALL AT ≤1 FA/H']];
+  for (const l of h.labels) {
+    const r = l.report ?? {};
+    table.push([l.label, l.category, l.headThreshold.toFixed(3), l.alertThreshold.toFixed(2), r.clips === undefined ? '-' : String(r.clips), fixed(r.backgroundHours, 2), fixed(r.recall, 3), fixed(r.falseAlarmsPerHour, 2), fixed(r.recallAt1PerHour, 3)]);
+  }
+  out += columns(table, '  ');
+  // The report's other plain entries (how it was trained and measured), one per line.
+  for (const [key, value] of Object.entries(h.report)) {
+    if (key !== 'labels' && ['string', 'number', 'boolean'].includes(typeof value)) out += `  ${key}: ${String(value)}\n`;
+  }
+  return out;
+}
+
 export const registerModelsCommands: RegisterCommand = (program, ctx) => {
   const models = program.command('models').description('list, install and verify the detection models');
   const setup = (cmd: Command) => {
@@ -106,8 +194,21 @@ export const registerModelsCommands: RegisterCommand = (program, ctx) => {
           default: manifest.name === config.detection.model,
         });
       }
+      // The configured head (detection.head), on the row of the model it runs on.
+      let head: HeadSummary | undefined;
+      let headError: EarshotError | undefined;
+      try {
+        head = describeHead(config);
+      } catch (err) {
+        headError = err instanceof EarshotError ? err : new DataError(`head ${config.detection.head}: ${(err as Error).message}`, { component: COMPONENT, code: 'head.unreadable' });
+      }
+      const headJson = headError
+        ? { setting: config.detection.head, error: headError.message, exitCode: exitCodeOf(headError) }
+        : (head ?? null);
       if (opts.json) {
-        ctx.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        const withHead = rows.map((r) => (r.default ? { ...r, head: headJson } : r));
+        ctx.stdout(`${JSON.stringify(withHead, null, 2)}\n`);
+        if (headError) throw headError;
         return;
       }
       const table = [['NAME', 'VERSION', 'INSTALLED', 'VERIFIED', 'SIZE', 'LICENCE']];
@@ -117,6 +218,12 @@ export const registerModelsCommands: RegisterCommand = (program, ctx) => {
       const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
       for (const row of table) ctx.stdout(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]))).join('  ')}\n`);
       ctx.stdout(`(* = detection.model; installed under ${config.storage.dataDir}/models)\n`);
+      if (head) ctx.stdout(`\n${headText(head)}`);
+      else if (!headError) ctx.stdout('\nhead: none (detection.head; the class map scores every label)\n');
+      else {
+        ctx.stdout(`\nhead (detection.head = ${config.detection.head}): cannot be used, see below\n`);
+        throw headError;
+      }
     });
 
   models

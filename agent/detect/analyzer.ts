@@ -1,14 +1,16 @@
 /**
  * Offline detection of one recording: samples → log-mel → windows → tagger → class map
- * scores → event tracker. Used by `earshot analyze`, the evaluation and the benchmark. A
- * recording at a rate the front end can take directly (8 or 16 kHz for a 32 kHz model: see
- * dsp/melspec.ts) is analysed at that rate; any other rate is resampled to the model rate first.
+ * scores (a site head's, for the head's labels) → event tracker. Used by `earshot analyze`, the
+ * evaluation and the benchmark. A recording at a rate the front end can take directly (8 or 16 kHz
+ * for a 32 kHz model: see dsp/melspec.ts) is analysed at that rate; any other rate is resampled to
+ * the model rate first.
  * The tagger is injected, so tests can run the whole path with a fake.
  */
 import { createMelFrontend, nativeRateFactor, type MelFrontend } from '../../dsp/melspec.js';
 import { DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
 import type { ModelLabelScore } from '../event.js';
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
+import type { HeadScorer } from './head-scorer.js';
 import { EventTracker, type TrackedEvent } from './tracker.js';
 import type { Tagger, TaggerWindowScores, VoiceDetector } from './types.js';
 import { gatherWindows, planWindows } from './windows.js';
@@ -29,6 +31,11 @@ export interface AnalyzerOptions {
   minConfidence?: number;
   /** Only these alert labels (default: every enabled label). */
   labels?: readonly string[];
+  /**
+   * A site head: its labels take its scores instead of the class map's. `classMap` should be the
+   * one the head was applied to (`applyHead` in open-detection.ts), so thresholds and categories match.
+   */
+  head?: Pick<HeadScorer, 'score'>;
   /** Called for every scored window with the tagger's outputs and its log-mel (training reads features here). */
   onWindow?: (window: AnalyzedWindow) => void;
 }
@@ -136,9 +143,11 @@ export class Analyzer {
         const startSample = start * hopSamples;
         const endSample = Math.min(samples.length, (start + plan.frames) * hopSamples);
         const windowSize = mel.nMels * plan.frames;
-        this.opts.onWindow?.({ startSample, endSample, rate, tagged: scored[i]!, mel: batchBuf.subarray(i * windowSize, (i + 1) * windowSize), frames: plan.frames });
+        const melWindow = batchBuf.subarray(i * windowSize, (i + 1) * windowSize);
+        this.opts.onWindow?.({ startSample, endSample, rate, tagged: scored[i]!, mel: melWindow, frames: plan.frames });
+        const headScores = this.opts.head?.score(scored[i]!, { data: melWindow, frames: plan.frames });
         const share = speech && voiceWanted(this.labels, p) ? await this.speechShareOf(speech, samples.subarray(startSample, endSample), startSample) : 0;
-        const scores = windowScores(this.labels, classMap, p, share);
+        const scores = windowScores(this.labels, classMap, p, share, headScores);
         for (const [name, w] of scores) {
           const peak = peaks.get(name)!;
           if (w.score > peak.score) Object.assign(peak, { score: w.score, atSec: startSample / rate, modelLabels: w.evidence!() });

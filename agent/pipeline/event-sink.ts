@@ -8,6 +8,7 @@
 import type { Config } from '../../config/schema.js';
 import type { EarshotEvent, ModelRef } from '../event.js';
 import { newEventId } from '../event.js';
+import { eventHeadField, type ScoringHead } from '../detect/report.js';
 import type { Logger } from '../log.js';
 import type { ClipWriter } from '../store/clip-writer.js';
 import type { Store } from '../store/types.js';
@@ -21,6 +22,8 @@ export interface EventSinkOptions {
   ring: SampleRing;
   modelRate: number;
   model: ModelRef;
+  /** The site head, when one runs: events of its labels name it. */
+  head?: ScoringHead;
   clockSynced: () => boolean;
   /** New alerts are in the outbox. */
   kick?: () => void;
@@ -67,6 +70,7 @@ export class EventSink {
           model: this.opts.model,
           ...(config.device.location ? { location: config.device.location } : {}),
           ...patch,
+          ...eventHeadField(this.opts.head, c.event.label),
         };
         store.openEvent(ev);
         this.ids.set(c.event.key, id);

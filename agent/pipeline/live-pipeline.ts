@@ -1,7 +1,7 @@
 /**
  * The live detection pipeline: mono PCM at the capture rate → gain → resampler → sample ring
- * (pre-roll) → streaming log-mel → windows → bounded queue → tagger (+ gated voice) → the shared
- * window scoring → EventTracker → changes out.
+ * (pre-roll) → streaming log-mel → windows → bounded queue → tagger (+ gated voice, + site head)
+ * → the shared window scoring → EventTracker → changes out.
  *
  * Capture calls `push` synchronously and it never waits for inference: complete windows go into a
  * bounded queue that an async worker drains; when inference falls behind, the oldest windows are
@@ -16,6 +16,7 @@ import type { MelFrontend, MelStream } from '../../dsp/melspec.js';
 import { createResampler, DETECTION_RESAMPLING, type Resampler } from '../../dsp/resample.js';
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
 import { activeLabels } from '../detect/analyzer.js';
+import type { HeadScorer } from '../detect/head-scorer.js';
 import { EventTracker, type EventChange } from '../detect/tracker.js';
 import type { Tagger } from '../detect/types.js';
 import { SpeechTrack, type TrackVoice } from '../detect/speech-track.js';
@@ -39,7 +40,10 @@ export interface LivePipelineOptions {
   frontend: MelFrontend;
   tagger: Pick<Tagger, 'score'>;
   voice?: TrackVoice;
+  /** The class map (with the head applied when a head runs: `applyHead` in open-detection.ts). */
   classMap: ClassMap;
+  /** A site head scoring its labels from the tagger's embedding, logits and the window's log-mel. */
+  head?: Pick<HeadScorer, 'score'>;
   windowSec: number;
   hopSec: number;
   gainDb?: number;
@@ -261,6 +265,7 @@ export class LivePipeline {
     const active = batch.filter((j) => !this.opts.gate || this.opts.gate.active(this.ring.read(j.startSample, j.endSample), this.modelRate));
     this.stats.windowsSkipped += batch.length - active.length;
     let probs = new Map<WindowJob, Float32Array>();
+    const heads = new Map<WindowJob, Map<string, number>>();
     if (active.length) {
       const frames = active[0]!.frames;
       const data = new Float32Array(active.length * this.nMels * frames);
@@ -269,13 +274,16 @@ export class LivePipeline {
       const scored = await this.opts.tagger.score({ data, batch: active.length, frames });
       this.stats.inferenceMs += performance.now() - t0;
       probs = new Map(active.map((j, i) => [j, scored[i]!.probabilities.slice()]));
+      // The tagger's arrays are views into its per-call buffers: the head reads them now.
+      const head = this.opts.head;
+      if (head) active.forEach((j, i) => heads.set(j, head.score(scored[i]!, { data: j.data, frames: j.frames })));
     }
     for (const job of batch) {
       this.stats.windowsScored++;
       const p = probs.get(job) ?? new Float32Array(this.opts.classMap.modelLabels.length);
       let speech = 0;
       if (this.speech && probs.has(job) && voiceWanted(this.labels, p)) speech = await this.speech.share(this.ring.read(job.startSample, job.endSample), job.startSample);
-      const scores = windowScores(this.labels, this.opts.classMap, p, speech);
+      const scores = windowScores(this.labels, this.opts.classMap, p, speech, heads.get(job));
       for (const c of this.tracker.update(job.startSample, job.endSample, scores)) this.emit(c, job.segment);
     }
   }

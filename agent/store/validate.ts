@@ -36,6 +36,11 @@ export function checkNewEvent(e: NewEvent): void {
   if (typeof e.model !== 'object' || e.model === null) fail(`event ${e.id}: model must be {name, version, sha256}`);
   checkPatchFields(e, e.id);
   if (typeof e.clockSynced !== 'boolean') fail(`event ${e.id}: clockSynced must be true or false`);
+  if (e.head !== undefined) {
+    const h = e.head as unknown;
+    const ok = typeof h === 'object' && h !== null && typeof (h as { name?: unknown }).name === 'string' && /^[0-9a-f]{64}$/.test(String((h as { sha256?: unknown }).sha256));
+    if (!ok) fail(`event ${e.id}: head must be {name, sha256} (the sha256 as 64 hex digits), got ${JSON.stringify(h)}`);
+  }
 }
 
 export function checkPatch(p: EventPatch, id: string): void {
