@@ -19,6 +19,7 @@ const COMMANDS: { name: string; load: () => Promise<RegisterCommand> }[] = [
   { name: 'sync', load: async () => (await import('./sync-commands.js')).registerSyncCommands },
   { name: 'alerts', load: async () => (await import('./sync-commands.js')).registerAlertsCommands },
   { name: 'models', load: async () => (await import('./models-commands.js')).registerModelsCommands },
+  { name: 'train', load: async () => (await import('./train-command.js')).registerTrainCommand },
   { name: 'record', load: async () => (await import('./record-command.js')).registerRecordCommand },
   { name: 'run', load: async () => (await import('./run-command.js')).registerRunCommand },
   { name: 'status', load: async () => (await import('./status-command.js')).registerStatusCommand },

@@ -75,3 +75,20 @@ export function labelQuality(label: string, threshold: number, clips: readonly S
     sweep,
   };
 }
+
+/**
+ * Recall at the lowest threshold whose false alarms per hour of background (clips whose peak
+ * reaches it) are at most `perHour`; exact over the clips' own scores.
+ */
+export function recallAtFalseAlarmRate(label: string, clips: readonly ScoredClip[], opts: Pick<QualityOptions, 'positivesOf' | 'isBackground'>, perHour: number): { recall: number; threshold: number } {
+  const positives = clips.filter((c) => opts.positivesOf(c.cls) === label).map((c) => c.peaks[label] ?? 0);
+  const background = clips.filter((c) => opts.isBackground(c.cls));
+  const hours = background.reduce((s, c) => s + c.durationSec, 0) / 3600;
+  if (!positives.length) return { recall: NaN, threshold: NaN };
+  if (hours === 0) return { recall: NaN, threshold: NaN };
+  const bg = background.map((c) => c.peaks[label] ?? 0).sort((a, b) => b - a);
+  const allowed = Math.floor(perHour * hours + 1e-9);
+  // Above the (allowed+1)-th highest background peak: at most `allowed` false clips.
+  const threshold = allowed < bg.length ? bg[allowed]! + 1e-9 : 0;
+  return { recall: positives.filter((p) => p >= threshold).length / positives.length, threshold };
+}
