@@ -31,6 +31,14 @@ const labelHeadSchema = z.strictObject({
   threshold: z.number().gt(0).lt(1),
 });
 
+const classMapFeatureSchema = z.strictObject({
+  label: z.string().min(1),
+  combine: z.enum(['max', 'noisy_or']),
+  evidence: z.array(z.strictObject({ label: z.string().min(1), weight: z.number().min(0).max(1) })).min(1),
+  /** log-odds shift of the class map's calibration (0: none). */
+  shift: finite,
+});
+
 const trainingSetSchema = z.strictObject({
   rows: z.number().int().min(0),
   /** rows × features float16, little-endian, base64. */
@@ -57,6 +65,8 @@ export const headFileSchema = z.strictObject({
     embedding: z.number().int().min(0),
     logits: z.array(z.string().min(1)),
     onset: z.array(z.enum(ONSET_FEATURES)),
+    /** The class map's calibrated score of these labels, in log-odds (self-contained: the evidence is copied here). */
+    classMap: z.array(classMapFeatureSchema).default([]),
   }),
   normalization: z.strictObject({ mean: z.array(finite), std: z.array(finite.refine((x) => x > 0, { message: 'expected a positive number' })) }),
   labels: z.record(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/), labelHeadSchema),
@@ -68,12 +78,15 @@ export const headFileSchema = z.strictObject({
 });
 
 export type HeadFile = z.output<typeof headFileSchema>;
+/** The feature layout; `classMap` may be left out (none). */
+export type HeadFeatureSpec = Omit<HeadFile['features'], 'classMap'> & { classMap?: HeadFile['features']['classMap'] };
+export type ClassMapFeature = HeadFile['features']['classMap'][number];
 export type LabelHead = HeadFile['labels'][string];
 export type TrainingSetFile = NonNullable<HeadFile['trainingSet']>;
 
 /** Number of features a head reads. */
-export function headFeatureCount(features: HeadFile['features']): number {
-  return features.embedding + features.logits.length + features.onset.length;
+export function headFeatureCount(features: HeadFeatureSpec): number {
+  return features.embedding + features.logits.length + features.onset.length + (features.classMap?.length ?? 0);
 }
 
 function damaged(file: string, issues: string[]): never {

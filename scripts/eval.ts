@@ -22,7 +22,8 @@ import { BACKGROUND, CLASS_ALIASES, scanCorpus } from '../agent/train/corpus.js'
 import { collectRows, DEFAULT_AUGMENT } from '../agent/train/collect.js';
 import { crossSite, type SiteClip } from '../agent/train/cross-site.js';
 import { WindowFeatureExtractor } from '../agent/train/extract.js';
-import { featureSpec, TRAINABLE_CATEGORIES } from '../agent/train/trainer.js';
+import { DEFAULT_L2 } from '../agent/train/logistic.js';
+import { featurePenalty, featureSpec, TRAINABLE_CATEGORIES } from '../agent/train/trainer.js';
 
 const program = new Command('eval')
   .argument('<folder>', 'corpus with one subfolder per class')
@@ -38,6 +39,7 @@ const program = new Command('eval')
   .option('--folds <n>', 'cross-site: folds for each head\'s threshold', '4')
   .option('--max-false-per-hour <x>', 'cross-site: the heads\' false-alarm target', '1')
   .option('--cache <dir>', 'cross-site: feature cache folder', '.earshot/cache/eval')
+  .option('--l2 <x>', 'cross-site: weight decay of the heads', String(DEFAULT_L2))
   .option('--embedding <n>', 'cross-site: embedding values the heads read (0: logits and onset features only)', '384')
   .option('--sweep', 'print the threshold sweep (ROC points) per label')
   .option('--json <file>', 'write per-clip peaks and the quality table as JSON')
@@ -57,6 +59,7 @@ interface EvalOptions {
   maxFalsePerHour: string;
   cache: string;
   embedding: string;
+  l2: string;
   sweep?: boolean;
   json?: string;
 }
@@ -172,6 +175,8 @@ async function evaluateCrossSite(s: DetectionStack): Promise<void> {
     maxFalsePerHour: Number(opts.maxFalsePerHour),
     folds: Number(opts.folds),
     seed: Number(opts.seed),
+    l2: Number(opts.l2),
+    penalty: featurePenalty(spec),
     minClips: 3,
     log: (line) => process.stderr.write(`${line}\n`),
   });

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../fs/atomic-write.js';
 import { DEFAULT_AUGMENT } from '../train/collect.js';
 import type { LabelReport } from '../train/fit.js';
 import { trainHead } from '../train/trainer.js';
+import { DEFAULT_L2 } from '../train/logistic.js';
 import { CommandExit, globalOptions, type CliContext, type RegisterCommand } from './context.js';
 import { ProgressLine } from './progress.js';
 
@@ -29,6 +30,7 @@ interface TrainCliOptions {
   keepRows: string;
   minClips: string;
   threads?: string;
+  l2: string;
 }
 
 function numberOption(name: string, value: string, min: number, max: number, integer = false): number {
@@ -73,6 +75,7 @@ export const registerTrainCommand: RegisterCommand = (program, ctx) => {
     .option('--keep-rows <n>', 'store a float16 sample of this many training rows in the head, so it can serve as --base', '0')
     .option('--min-clips <n>', 'fewest recordings of a label for it to be trained', '3')
     .option('--threads <n>', 'inference threads (default: detection.threads)')
+    .option('--l2 <x>', 'weight decay of the heads (larger: simpler heads that carry better to other sites)', String(DEFAULT_L2))
     .action(async (folder: string, opts: TrainCliOptions, cmd: Command) => {
       const code = await train(folder, opts, cmd, ctx);
       if (code !== ExitCode.ok) throw new CommandExit(code);
@@ -86,6 +89,7 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
   const folds = numberOption('folds', opts.folds, 2, 20, true);
   const keepRows = numberOption('keep-rows', opts.keepRows, 0, 1_000_000, true);
   const minClips = numberOption('min-clips', opts.minClips, 1, 1_000_000, true);
+  const l2 = numberOption('l2', opts.l2, 0, 1000);
   const threads = opts.threads === undefined ? undefined : numberOption('threads', opts.threads, 1, 64, true);
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
     throw new InputMissingError(`${folder}: no such folder (expected <folder>/<label>/ and <folder>/background/ with recordings)`, { component: COMPONENT, code: 'train.no-folder' });
@@ -115,6 +119,7 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
       augment: { ...DEFAULT_AUGMENT, perClip, seed },
       maxFalsePerHour,
       folds,
+      l2,
       minClips,
       cacheDir: opts.cache === false ? undefined : (opts.cache ?? path.join(folder, '.earshot-cache')),
       keepRows: keepRows || undefined,

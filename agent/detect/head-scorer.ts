@@ -6,8 +6,8 @@
  */
 import { createOnsetFeatures, ONSET_FEATURES, type OnsetFeatureExtractor } from '../../dsp/onset.js';
 import { DataError } from '../errors.js';
-import { headFeatureCount, type HeadFile } from '../../models/head.js';
-import type { AlertLabel } from '../../models/classmap.js';
+import { headFeatureCount, type HeadFeatureSpec, type HeadFile } from '../../models/head.js';
+import { labelScore, type AlertLabel } from '../../models/classmap.js';
 import type { TaggerWindowScores } from './types.js';
 
 const COMPONENT = 'detect.head';
@@ -43,9 +43,11 @@ export class HeadFeatures {
   private readonly onset: OnsetFeatureExtractor;
   private readonly onsetPick: Int32Array;
   private readonly onsetAll: Float32Array;
+  /** The class-map scores the head reads, compiled like the class map's own labels. */
+  private readonly mapLabels: AlertLabel[];
 
   constructor(
-    readonly spec: HeadFile['features'],
+    readonly spec: HeadFeatureSpec,
     modelLabels: readonly string[],
     nMels: number,
     maxFrames: number,
@@ -58,10 +60,27 @@ export class HeadFeatures {
     this.onset = createOnsetFeatures({ nMels, maxFrames });
     this.onsetPick = Int32Array.from(spec.onset.map((n) => ONSET_FEATURES.indexOf(n)));
     this.onsetAll = new Float32Array(ONSET_FEATURES.length);
+    const mapEvidence = (spec.classMap ?? []).flatMap((c) => c.evidence.map((e) => e.label)).filter((l) => !index.has(l));
+    if (mapEvidence.length) throw new DataError(`head reads model labels the model does not have: ${mapEvidence.join(', ')}`, { component: COMPONENT, code: 'head.labels' });
+    this.mapLabels = (spec.classMap ?? []).map((c) => ({
+      name: c.label,
+      category: 'threat',
+      threshold: 0.5,
+      closeThreshold: 0.3,
+      combine: c.combine,
+      minWindows: 1,
+      keepClips: false,
+      enabled: true,
+      indices: Int32Array.from(c.evidence.map((e) => index.get(e.label)!)),
+      weights: Float32Array.from(c.evidence.map((e) => e.weight)),
+      voiceWeight: 0,
+      voiceGate: 0,
+      logitShift: c.shift,
+    }));
   }
 
   /** The raw (not normalised) features of one window into `out`. */
-  compute(tagged: Pick<TaggerWindowScores, 'logits' | 'embedding'>, mel: MelWindow, out: Float32Array): Float32Array {
+  compute(tagged: Pick<TaggerWindowScores, 'logits' | 'embedding' | 'probabilities'>, mel: MelWindow, out: Float32Array): Float32Array {
     const { embedding: dim } = this.spec;
     if (tagged.embedding.length < dim) {
       throw new DataError(`head expects a ${dim}-value embedding, the model gave ${tagged.embedding.length}`, { component: COMPONENT, code: 'head.embedding' });
@@ -72,6 +91,11 @@ export class HeadFeatures {
       this.onset.compute(mel.data, mel.frames, this.onsetAll);
       const at = dim + this.logitIndex.length;
       for (let i = 0; i < this.onsetPick.length; i++) out[at + i] = this.onsetAll[this.onsetPick[i]!]!;
+    }
+    const at = dim + this.logitIndex.length + this.onsetPick.length;
+    for (let i = 0; i < this.mapLabels.length; i++) {
+      const p = Math.min(1 - 1e-6, Math.max(1e-6, labelScore(this.mapLabels[i]!, tagged.probabilities)));
+      out[at + i] = Math.log(p / (1 - p));
     }
     return out;
   }
@@ -111,7 +135,7 @@ export class HeadScorer {
   }
 
   /** Calibrated score per head label for one window (threshold → 0.5). */
-  score(tagged: Pick<TaggerWindowScores, 'logits' | 'embedding'>, mel: MelWindow): Map<string, number> {
+  score(tagged: Pick<TaggerWindowScores, 'logits' | 'embedding' | 'probabilities'>, mel: MelWindow): Map<string, number> {
     const x = this.features.compute(tagged, mel, this.x);
     normalize(x, this.mean, this.invStd);
     return new Map(this.labels.map((l) => [l.name, linearProbability(x, l.weights, l.bias, l.shift)]));

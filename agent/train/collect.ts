@@ -126,7 +126,7 @@ export async function collectRows(files: readonly CorpusFile[], opts: CollectOpt
         let b = 0;
         while (b < sizes.length - 1 && at >= sizes[b]!) at -= sizes[b++]!;
         const list = plan.get(b) ?? [];
-        list.push({ positive: pi, seed: seedOf(`${p.file.file}#${k}`, opts.augment.seed) });
+        list.push({ positive: pi, seed: seedOf(`${p.file.rel}#${k}`, opts.augment.seed) });
         plan.set(b, list);
       }
     });

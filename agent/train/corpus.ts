@@ -25,6 +25,8 @@ export const BACKGROUND = 'background';
 
 export interface CorpusFile {
   file: string;
+  /** Path relative to the corpus folder (what seeds and hashes use, so a moved corpus trains the same). */
+  rel: string;
   /** Alert label, or "background". */
   cls: string;
   /** The folder it came from (before aliasing). */
@@ -71,7 +73,7 @@ export function scanCorpus(root: string, labels: ReadonlySet<string>): Corpus {
       ignored.push(folder);
       continue;
     }
-    for (const file of findAudioFiles([path.join(root, folder)]).files) files.push({ file, cls, folder, site: siteOf(root, folder, file) });
+    for (const file of findAudioFiles([path.join(root, folder)]).files) files.push({ file, rel: path.relative(root, file), cls, folder, site: siteOf(root, folder, file) });
   }
   return { root, files, ignored };
 }

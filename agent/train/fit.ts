@@ -93,6 +93,9 @@ function balancedWeights(y: Uint8Array, include: (i: number) => boolean): Float3
 
 const isBackground = (m: RowMeta) => m.cls === BACKGROUND && !m.augmented;
 
+/** Rows from a base head's stored set have sites named "base:…"; the rest are the corpus's own. */
+const backgroundSource = (m: RowMeta) => (m.site.startsWith('base:') ? 'base' : 'own');
+
 /**
  * False alarms on background rows at threshold `t`: a run of consecutive windows of one clip at
  * or above it is one alarm, as the event tracker would merge them.
@@ -131,26 +134,73 @@ export function clipRecall(meta: readonly RowMeta[], scores: ArrayLike<number>, 
 }
 
 /**
- * The lowest threshold whose false alarms per hour on background stay at or below `perHour`
- * (searched over the background scores themselves, so the result is exact for these rows).
+ * The lowest threshold whose false alarms per hour on background stay at or below `perHour`,
+ * searched over the thresholds just above each background score (exact for these rows). Alarms
+ * are not monotone in the threshold (raising it can split one run into two), so every candidate
+ * is counted: lowering the threshold past a window adds an alarm unless a neighbour of the same
+ * clip is already above, and joins two alarms when both are.
  */
 export function thresholdForRate(meta: readonly RowMeta[], scores: ArrayLike<number>, perHour: number, include: (i: number) => boolean = () => true): number {
-  const candidates = [...new Set(meta.flatMap((m, i) => (isBackground(m) && include(i) ? [scores[i]!] : [])))].sort((a, b) => a - b);
-  const ok = (t: number) => {
-    const { alarms, hours } = falseAlarms(meta, scores, t, include);
-    return hours === 0 || alarms / hours <= perHour;
-  };
-  // Thresholds just above each background score; the smallest that passes (alarms fall as t rises).
+  const rows: number[] = [];
+  let seconds = 0;
+  meta.forEach((m, i) => {
+    if (!isBackground(m) || !include(i)) return;
+    rows.push(i);
+    seconds += m.seconds;
+  });
+  const hours = seconds / 3600;
   const above = (s: number) => Math.min(0.999999, s + 1e-6);
-  let lo = 0;
-  let hi = candidates.length; // hi: index whose "above" passes; candidates.length → above the max
-  if (candidates.length === 0 || ok(1e-6)) return 1e-6;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ok(above(candidates[mid]!))) hi = mid;
-    else lo = mid + 1;
+  if (rows.length === 0 || hours === 0) return 1e-6;
+  // Neighbours within a clip (consecutive windows).
+  const at = new Map(rows.map((i) => [`${meta[i]!.clip}:${meta[i]!.index}`, i]));
+  const neighbour = (i: number, d: number) => at.get(`${meta[i]!.clip}:${meta[i]!.index + d}`);
+  const isAbove = new Set<number>();
+  const order = [...rows].sort((a, b) => scores[b]! - scores[a]!);
+  let alarms = 0;
+  let best = above(scores[order[0]!]!); // nothing above: always meets the rate
+  for (let k = 0; k < order.length; ) {
+    const s = scores[order[k]!]!;
+    // The threshold just above the next lower score puts every row scoring ≥ s above it.
+    for (; k < order.length && scores[order[k]!]! === s; k++) {
+      const i = order[k]!;
+      const prev = neighbour(i, -1);
+      const next = neighbour(i, 1);
+      alarms += 1 - (prev !== undefined && isAbove.has(prev) ? 1 : 0) - (next !== undefined && isAbove.has(next) ? 1 : 0);
+      isAbove.add(i);
+    }
+    if (alarms / hours <= perHour) best = k < order.length ? above(scores[order[k]!]!) : 1e-6;
   }
-  return lo < candidates.length ? above(candidates[lo]!) : above(candidates[candidates.length - 1]!);
+  return best;
+}
+
+/** Windows in a row that make one block for the tail estimate (10 s at the default hop). */
+const TAIL_BLOCK = 4;
+
+/**
+ * A threshold for `perHour` false alarms extrapolated from the tail of the background scores, for
+ * when there is too little background to see that rate (5 minutes cannot show "1 per hour"): the
+ * highest block scores (in log-odds) are taken as an exponential tail above the (k+1)-th and the
+ * rate is extrapolated from it (peaks over threshold). Undefined when the background is too short
+ * to estimate a tail (fewer than 10 blocks).
+ */
+export function tailThreshold(meta: readonly RowMeta[], scores: ArrayLike<number>, perHour: number, include: (i: number) => boolean = () => true): number | undefined {
+  const blocks = new Map<string, number>();
+  let seconds = 0;
+  meta.forEach((m, i) => {
+    if (!isBackground(m) || !include(i)) return;
+    seconds += m.seconds;
+    const key = `${m.clip}:${Math.floor(m.index / TAIL_BLOCK)}`;
+    const p = Math.min(1 - 1e-9, Math.max(1e-9, scores[i]!));
+    blocks.set(key, Math.max(blocks.get(key) ?? -Infinity, Math.log(p / (1 - p))));
+  });
+  const z = [...blocks.values()].sort((a, b) => b - a);
+  if (z.length < 10 || seconds <= 0) return undefined;
+  const k = Math.min(20, Math.max(3, Math.floor(z.length / 5)));
+  const u = z[k]!;
+  const beta = Math.max(1e-3, z.slice(0, k).reduce((a, v) => a + (v - u), 0) / k);
+  const hours = seconds / 3600;
+  const t = u + beta * Math.log(k / (hours * perHour));
+  return 1 / (1 + Math.exp(-t));
 }
 
 /** Out-of-fold probabilities of `label` for every row (rows of a fold scored by a model trained without it). */
@@ -195,7 +245,15 @@ export function fitLabel(x: Float32Array, rows: RowSet, label: string, opts: Fit
   const k = Math.max(2, opts.folds);
   const folds = assignFolds(rows.meta, k, opts.seed);
   const oof = crossValidatedScores(x, rows, label, folds, k, opts);
-  const threshold = thresholdForRate(rows.meta, oof, opts.maxFalsePerHour);
+  // The rate must hold on each source of background on its own (the site's, a base head's):
+  // hours of a base's background must not dilute the false alarms of the site's.
+  const sources = [...new Set(rows.meta.filter(isBackground).map((m) => backgroundSource(m)))];
+  const threshold = Math.max(
+    ...sources.map((src) => {
+      const from = (i: number) => backgroundSource(rows.meta[i]!) === src;
+      return Math.max(thresholdForRate(rows.meta, oof, opts.maxFalsePerHour, from), tailThreshold(rows.meta, oof, opts.maxFalsePerHour, from) ?? 0);
+    }),
+  );
   const report = labelReport(rows.meta, oof, label, threshold);
   const y = Uint8Array.from(rows.meta, (m) => (m.cls === label ? 1 : 0));
   const model = fitLogistic(x, rows.dims, y, balancedWeights(y, () => true), opts);

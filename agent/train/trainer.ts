@@ -10,7 +10,7 @@ import path from 'node:path';
 import { DataError } from '../errors.js';
 import { ONSET_FEATURES } from '../../dsp/onset.js';
 import { rng, shuffle } from '../../dsp/random.js';
-import { decodeTrainingSet, encodeFloat16, headFeatureCount, HEAD_FORMAT, HEAD_VERSION, type HeadFile } from '../../models/head.js';
+import { decodeTrainingSet, encodeFloat16, headFeatureCount, HEAD_FORMAT, HEAD_VERSION, type HeadFeatureSpec, type HeadFile } from '../../models/head.js';
 import type { ClassMap } from '../../models/classmap.js';
 import type { DetectionStack } from '../detect/open-detection.js';
 import { packageVersion } from '../version.js';
@@ -51,7 +51,7 @@ export interface TrainResult {
   reports: Record<string, LabelReport>;
 }
 
-/** Feature layout for labels: the embedding, the class map's evidence logits for them, the onset features. */
+/** Feature layout for labels: the embedding, the class map's evidence logits for them, the onset features, the class map's scores. */
 export function featureSpec(classMap: ClassMap, labels: readonly string[], embedding: number): HeadFile['features'] {
   const logits: string[] = [];
   for (const l of classMap.labels) {
@@ -61,7 +61,27 @@ export function featureSpec(classMap: ClassMap, labels: readonly string[], embed
       if (!logits.includes(name)) logits.push(name);
     }
   }
-  return { embedding, logits, onset: [...ONSET_FEATURES] };
+  const classMapFeatures = classMap.labels
+    .filter((l) => labels.includes(l.name))
+    .map((l) => ({
+      label: l.name,
+      combine: l.combine,
+      evidence: [...l.indices].map((idx, i) => ({ label: classMap.modelLabels[idx]!, weight: l.weights[i]! })),
+      shift: l.logitShift,
+    }));
+  return { embedding, logits, onset: [...ONSET_FEATURES], classMap: classMapFeatures };
+}
+
+/**
+ * L2 multipliers per feature: the class map's own scores are not penalised, so a head starts from
+ * the class map and the embedding, logits and onset features only correct it as far as the data
+ * carries them (with little site data, a head stays close to a recalibrated class map).
+ */
+export function featurePenalty(spec: HeadFeatureSpec): Float32Array {
+  const n = headFeatureCount(spec);
+  const penalty = new Float32Array(n).fill(1);
+  penalty.fill(0, n - (spec.classMap?.length ?? 0));
+  return penalty;
 }
 
 function inputsHash(corpus: Corpus, opts: TrainOptions): string {
@@ -160,7 +180,7 @@ export async function trainHead(stack: Pick<DetectionStack, 'frontend' | 'tagger
     throw new DataError(`${opts.root}: no label has ${opts.minClips} or more recordings; add recordings of the sounds to detect in one of ${folders}`, { component: COMPONENT, code: 'train.no-positives' });
   }
   const embedding = opts.base ? opts.base.head.features.embedding : 384;
-  const spec = opts.base ? opts.base.head.features : featureSpec(classMap, labels, embedding);
+  const spec: HeadFile['features'] = opts.base ? opts.base.head.features : featureSpec(classMap, labels, embedding);
   const extractor = new WindowFeatureExtractor({ stack: { ...stack, voice: undefined }, spec, windowSec: opts.windowSec, hopSec: opts.hopSec, cacheDir: opts.cacheDir });
   opts.log?.(`${corpus.files.length} recordings (${labels.map((l) => `${l} ${corpus.files.filter((f) => f.cls === l).length}`).join(', ')}, background ${corpus.files.filter((f) => f.cls === BACKGROUND).length})${corpus.ignored.length ? `; ignored folders: ${corpus.ignored.join(', ')}` : ''}`);
   const rows = await collectRows(
@@ -170,7 +190,8 @@ export async function trainHead(stack: Pick<DetectionStack, 'frontend' | 'tagger
   if (opts.base) baseRows(opts.base.head, rows);
   const norm = computeNormalization(rows);
   const x = normalizedData(rows, norm);
-  const fitted = Object.fromEntries(labels.map((l) => [l, fitLabel(x, rows, l, { ...opts, seed: opts.augment.seed })]));
+  const penalty = featurePenalty(spec);
+  const fitted = Object.fromEntries(labels.map((l) => [l, fitLabel(x, rows, l, { ...opts, seed: opts.augment.seed, penalty })]));
   const reports = Object.fromEntries(Object.entries(fitted).map(([l, f]) => [l, f.report]));
   const head: HeadFile = {
     format: HEAD_FORMAT,

@@ -78,7 +78,7 @@ export function testHead(opts: TestHeadOptions = {}): HeadFile {
     createdAt: '2026-11-29T00:00:00.000Z',
     baseModel: opts.baseModel ?? mn04Ref(),
     window: { windowSec: 5, hopSec: 2.5 },
-    features: { embedding, logits, onset },
+    features: { embedding, logits, onset, classMap: [] },
     normalization: { mean, std },
     labels: headLabels,
     report: opts.report ?? {

@@ -9,8 +9,8 @@
  * just the largest of 36 noisy numbers, which fresh noise beats every few files; 276 windows make
  * it a steadier estimate.
  *
- * `earshot train` runs in the test's folder on the relative path `corpus`: the augmentation seeds
- * depend on the path the corpus is given by (see the it.fails below), and a fixed path keeps the
+ * `earshot train` runs in the test's folder on the relative path `corpus`; the augmentation seeds
+ * use paths relative to the corpus (test (c) by another path checks that), and a fixed path keeps the
  * head the same from one run of this file to the next.
  */
 import crypto from 'node:crypto';
@@ -215,11 +215,8 @@ describe('earshot train on a synthetic corpus', () => {
     expect(f.stderr).toContain(`${half}: not a usable Earshot head`);
   });
 
-  // Known defect (reported): collectRows seeds each mix with seedOf(`${file path}#k`), the path as
-  // given on the command line, so the same corpus named by its absolute path (or copied elsewhere)
-  // gets other mixes and another head, while inputsHash (relative paths) says the inputs are the same.
-  // it.fails: this turns red once the seeds stop depending on where the corpus is; then make it `it`.
-  it.fails('(c) the same corpus by another path gives the same head', () => {
+  // Augmentation seeds use paths relative to the corpus, so a moved corpus trains the same head.
+  it('(c) the same corpus by another path gives the same head', () => {
     const r = train([path.join(dir, corpus), '--out', out('h-abs.json'), '--augment', '2', '--folds', '3', '--seed', '7']);
     expect(r.code, r.stderr).toBe(0);
     const abs = readJson(out('h-abs.json'));
