@@ -45,14 +45,17 @@ const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)} %
 
 /** The report table `earshot train` prints (and `earshot models list` repeats). */
 export function reportTable(reports: Record<string, LabelReport>): string {
+  const rate = (x: number) => (Number.isNaN(x) ? '—' : x.toFixed(2));
   const lines = [
     '| label | clips | augmented windows | background h | threshold | recall (CV) | false alarms / h (CV) | recall at ≤ 1 false alarm / h | augmented recall |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [label, r] of Object.entries(reports)) {
     lines.push(
-      `| ${label} | ${r.clips} | ${r.augmentedWindows} | ${r.backgroundHours.toFixed(2)} | ${r.threshold.toFixed(4)} | ${pct(r.recall)} | ${Number.isNaN(r.falseAlarmsPerHour) ? '—' : r.falseAlarmsPerHour.toFixed(2)} | ${pct(r.recallAt1PerHour)} | ${pct(r.augmentedRecall)} |`,
+      `| ${label} | ${r.clips} | ${r.augmentedWindows} | ${r.backgroundHours.toFixed(2)} | ${r.threshold.toFixed(4)} | ${pct(r.recall)} | ${rate(r.falseAlarmsPerHour)} | ${pct(r.recallAt1PerHour)} | ${pct(r.augmentedRecall)} |`,
     );
+    const m = r.classMap;
+    if (m) lines.push(`| ${label}: class map on the same recordings | | | | | ${pct(m.recall)} | ${rate(m.falseAlarmsPerHour)} | ${pct(m.recallAt1PerHour)} | ${pct(m.augmentedRecall)} |`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -136,6 +139,7 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
         ctx.stderr(`earshot: ${err instanceof EarshotError ? err.message : `${file}: ${err.message}`} (skipped)\n`);
       },
       log: (line) => ctx.stderr(`${line}\n`),
+      createdAtMs: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) * 1000 : undefined,
     });
     bar?.clear();
     writeFileAtomic(opts.out, headJson(result.head));

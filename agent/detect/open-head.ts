@@ -1,7 +1,7 @@
 /**
  * Which head a detection stack runs (`detection.head` or `--head`): "none" (the class map alone),
  * "default" (the head shipped in models/heads/, checked against its sha256 in
- * models/heads/manifest.json) or the path of a head made by `earshot train`.
+ * models/heads/heads.json) or the path of a head made by `earshot train`.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -16,7 +16,10 @@ const COMPONENT = 'detect.head';
 
 const shippedSchema = z.record(z.string(), z.strictObject({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), baseModel: z.string() }));
 
-/** Folder of the heads shipped with Earshot. */
+/**
+ * Folder of the heads shipped with Earshot. Its index is heads.json, not manifest.json: the model
+ * registry reads every models/<name>/manifest.json as a model.
+ */
 export function shippedHeadsDir(): string {
   return path.join(packageRoot(), 'models', 'heads');
 }
@@ -30,7 +33,7 @@ export interface ResolvedHead {
 
 /** The shipped heads by name (empty when none ships). */
 export function shippedHeads(dir = shippedHeadsDir()): Record<string, { file: string; sha256: string; baseModel: string }> {
-  const manifest = path.join(dir, 'manifest.json');
+  const manifest = path.join(dir, 'heads.json');
   if (!fs.existsSync(manifest)) return {};
   const parsed = shippedSchema.safeParse(JSON.parse(fs.readFileSync(manifest, 'utf8')));
   if (!parsed.success) throw new DataError(`${manifest}: not a head manifest (${parsed.error.issues[0]?.message}); reinstall Earshot`, { component: COMPONENT, code: 'head.manifest' });

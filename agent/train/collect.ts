@@ -39,8 +39,8 @@ export const DEFAULT_AUGMENT: Readonly<AugmentOptions> = Object.freeze<AugmentOp
   rates: [8000, 16000, 32000],
 });
 
-/** Longest stretch of a positive kept for mixing, seconds (a long saw recording is cut). */
-const MAX_POSITIVE_SEC = 20;
+/** Positives are kept as 16-bit samples, at most one window long (a mix uses one window of it). */
+const POSITIVE_SCALE = 32767;
 
 export interface CollectProgress {
   (done: number, total: number, file: string): void;
@@ -62,7 +62,7 @@ export interface CollectOptions {
 
 interface Positive {
   file: CorpusFile;
-  audio: Float32Array;
+  audio: Int16Array;
   rate: number;
   group: number;
 }
@@ -106,7 +106,8 @@ export async function collectRows(files: readonly CorpusFile[], opts: CollectOpt
       addFileRows(file, r, () => group);
       if (opts.augment.perClip > 0) {
         const audio = await decodeAudioFile(file.file);
-        positives.push({ file, audio: audio.mono.slice(0, Math.round(MAX_POSITIVE_SEC * audio.sampleRate)), rate: audio.sampleRate, group });
+        const kept = audio.mono.subarray(0, Math.round(opts.windowSec * audio.sampleRate));
+        positives.push({ file, audio: Int16Array.from(kept, (v) => Math.round(Math.max(-1, Math.min(1, v)) * POSITIVE_SCALE)), rate: audio.sampleRate, group });
       }
     } catch (err) {
       opts.onSkip?.(file.file, err as Error);
@@ -169,7 +170,8 @@ async function addMix(rows: RowSet, opts: CollectOptions, p: Positive, bg: Float
   const windowBg = Math.min(bg.length, Math.round(opts.windowSec * bgRate));
   const bgStart = Math.floor(random() * Math.max(1, bg.length - windowBg));
   const bgSeg = rate === bgRate ? bg.slice(bgStart, bgStart + windowBg) : resample(bg.subarray(bgStart, bgStart + windowBg), bgRate, rate, DETECTION_RESAMPLING);
-  const posAtRate = p.rate === rate ? p.audio : resample(p.audio, p.rate, rate, DETECTION_RESAMPLING);
+  const posFloat = Float32Array.from(p.audio, (v) => v / POSITIVE_SCALE);
+  const posAtRate = p.rate === rate ? posFloat : resample(posFloat, p.rate, rate, DETECTION_RESAMPLING);
   // A positive longer than the window: a random stretch of it; shorter: placed at a random moment.
   const posLen = Math.min(posAtRate.length, bgSeg.length);
   const posStart = Math.floor(random() * Math.max(1, posAtRate.length - posLen));

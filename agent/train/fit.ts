@@ -22,6 +22,8 @@ export interface LabelReport {
   recallAt1PerHour: number;
   /** Same for the augmented positives (distant, quiet, resampled). */
   augmentedRecall: number;
+  /** The class map on the same rows at its own threshold, for comparison (when the head reads its score). */
+  classMap?: { recall: number; falseAlarmsPerHour: number; augmentedRecall: number; recallAt1PerHour: number };
 }
 
 export interface FittedLabel {
@@ -238,6 +240,16 @@ export function labelReport(meta: readonly RowMeta[], scores: ArrayLike<number>,
     recallAt1PerHour: clipRecall(meta, scores, label, at1, false, include),
     augmentedRecall: clipRecall(meta, scores, label, threshold, true, include),
   };
+}
+
+/**
+ * The class map's figures on the same rows, from the class-map score feature in column `column`
+ * (log-odds of its calibrated score) at its threshold `threshold`: what the head is measured against.
+ */
+export function classMapReport(rows: RowSet, column: number, label: string, threshold: number): NonNullable<LabelReport['classMap']> {
+  const scores = Float64Array.from(rows.meta, (_, i) => 1 / (1 + Math.exp(-rows.data[i * rows.dims + column]!)));
+  const r = labelReport(rows.meta, scores, label, threshold);
+  return { recall: r.recall, falseAlarmsPerHour: r.falseAlarmsPerHour, augmentedRecall: r.augmentedRecall, recallAt1PerHour: r.recallAt1PerHour };
 }
 
 /** Fits one label: cross-validated threshold and report, then the model on every row. */

@@ -7,7 +7,7 @@
  */
 
 /** Default weight decay: chosen by leave-one-site-out validation on the development corpus (README). */
-export const DEFAULT_L2 = 1e-2;
+export const DEFAULT_L2 = 10;
 
 export interface LogisticOptions {
   /** L2 strength on the weights (not the bias), per unit of total sample weight. */

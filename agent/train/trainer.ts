@@ -17,7 +17,7 @@ import { packageVersion } from '../version.js';
 import { collectRows, type AugmentOptions, type CollectProgress } from './collect.js';
 import { BACKGROUND, scanCorpus, type Corpus } from './corpus.js';
 import { WindowFeatureExtractor } from './extract.js';
-import { computeNormalization, fitLabel, normalizedData, type FitOptions, type LabelReport } from './fit.js';
+import { classMapReport, computeNormalization, fitLabel, normalizedData, type FitOptions, type LabelReport } from './fit.js';
 import type { RowSet } from './rows.js';
 
 const COMPONENT = 'train';
@@ -42,6 +42,8 @@ export interface TrainOptions extends Omit<FitOptions, 'seed'> {
   progress?: CollectProgress;
   onSkip?: (file: string, err: Error) => void;
   log?: (line: string) => void;
+  /** The head's creation time (default: now). */
+  createdAtMs?: number;
 }
 
 export interface TrainResult {
@@ -192,12 +194,23 @@ export async function trainHead(stack: Pick<DetectionStack, 'frontend' | 'tagger
   const x = normalizedData(rows, norm);
   const penalty = featurePenalty(spec);
   const fitted = Object.fromEntries(labels.map((l) => [l, fitLabel(x, rows, l, { ...opts, seed: opts.augment.seed, penalty })]));
+  // Beside each head's figures, the class map's on the same rows (its score is a feature column).
+  const mapColumn = (l: string) => {
+    const at = (spec.classMap ?? []).findIndex((c) => c.label === l);
+    return at < 0 ? undefined : headFeatureCount(spec) - (spec.classMap?.length ?? 0) + at;
+  };
+  for (const [l, f] of Object.entries(fitted)) {
+    const column = mapColumn(l);
+    const mapLabel = classMap.labels.find((c) => c.name === l);
+    if (column !== undefined && mapLabel) f.report.classMap = classMapReport(rows, column, l, mapLabel.threshold);
+  }
   const reports = Object.fromEntries(Object.entries(fitted).map(([l, f]) => [l, f.report]));
   const head: HeadFile = {
     format: HEAD_FORMAT,
     version: HEAD_VERSION,
     name: opts.name,
-    createdAt: new Date().toISOString(),
+    // SOURCE_DATE_EPOCH (reproducible builds) pins the date, so the shipped head rebuilds byte for byte.
+    createdAt: new Date(opts.createdAtMs ?? Date.now()).toISOString(),
     baseModel: { name: stack.modelRef.name, sha256: stack.modelRef.sha256 },
     window: { windowSec: opts.windowSec, hopSec: opts.hopSec },
     features: spec,

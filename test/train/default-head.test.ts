@@ -1,6 +1,6 @@
 /**
  * The shipped default head (agent/detect/open-head.ts, models/head.ts): "default" resolves
- * through models/heads/manifest.json to a file and the sha256 it must have, and a head file that
+ * through models/heads/heads.json to a file and the sha256 it must have, and a head file that
  * differs from it by one byte is refused as damaged (exit 65) naming the sha256. When Earshot
  * ships no default head yet, the same is checked on a heads folder made here.
  */
@@ -25,14 +25,14 @@ let shipped: boolean;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-default-head-'));
   headsDir = path.join(tmp, 'heads');
-  shipped = fs.existsSync(path.join(shippedHeadsDir(), 'manifest.json'));
+  shipped = fs.existsSync(path.join(shippedHeadsDir(), 'heads.json'));
   if (shipped) {
     fs.cpSync(shippedHeadsDir(), headsDir, { recursive: true });
   } else {
     fs.mkdirSync(headsDir, { recursive: true });
     const text = headJson(testHead({ name: 'default' }));
     fs.writeFileSync(path.join(headsDir, 'default.json'), text);
-    fs.writeFileSync(path.join(headsDir, 'manifest.json'), JSON.stringify({ default: { file: 'default.json', sha256: sha256(text), baseModel: 'efficientat-mn04' } }, null, 2));
+    fs.writeFileSync(path.join(headsDir, 'heads.json'), JSON.stringify({ default: { file: 'default.json', sha256: sha256(text), baseModel: 'efficientat-mn04' } }, null, 2));
   }
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -52,7 +52,7 @@ describe('the default head', () => {
 
   it('resolveHead("default") reads the manifest: the file and its sha256; readHead accepts it', () => {
     const resolved = resolveHead('default', headsDir)!;
-    const manifest = JSON.parse(fs.readFileSync(path.join(headsDir, 'manifest.json'), 'utf8')) as Record<string, { file: string; sha256: string }>;
+    const manifest = JSON.parse(fs.readFileSync(path.join(headsDir, 'heads.json'), 'utf8')) as Record<string, { file: string; sha256: string }>;
     expect(resolved).toEqual({ file: path.join(headsDir, manifest.default!.file), sha256: manifest.default!.sha256, shipped: true });
     expect(sha256(fs.readFileSync(resolved.file))).toBe(resolved.sha256);
     expect(readHead(resolved.file, { sha256: resolved.sha256 }).format).toBe('earshot-head');
