@@ -12,7 +12,7 @@ import { processContext } from '../agent/cli/context.js';
 import { fileSha256, shippedHeadsDir } from '../agent/detect/open-head.js';
 import { readHead } from '../models/head.js';
 
-/** Rows kept in the head: about 2 MB of JSON with base64 float16 (the budget is ~2 MB). */
+/** Rows kept in the head: about 2 MB of JSON with base64 float16. */
 const KEEP_ROWS = 1700;
 /** 2026-11-29T00:00:00Z: the head's date, fixed so the file (and its sha256) rebuild the same. */
 const SOURCE_DATE_EPOCH = '1796083200';

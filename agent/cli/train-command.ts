@@ -142,7 +142,8 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
       createdAtMs: ctx.env.SOURCE_DATE_EPOCH ? Number(ctx.env.SOURCE_DATE_EPOCH) * 1000 : undefined,
     });
     bar?.clear();
-    writeFileAtomic(opts.out, headJson(result.head));
+    // Readable by the service's own user (heads hold no secrets); written whole or not at all.
+    writeFileAtomic(opts.out, headJson(result.head), { mode: 0o644 });
     const seconds = (performance.now() - started) / 1000;
     ctx.stdout(reportTable(result.reports));
     const bytes = fs.statSync(opts.out).size;
