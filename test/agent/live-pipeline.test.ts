@@ -7,6 +7,7 @@ import { MN04_FRONTEND } from '../../dsp/frontend-params.js';
 import { createMelFrontend } from '../../dsp/melspec.js';
 import { compileClassMap, defaultClassMapPath, readClassMap } from '../../models/classmap.js';
 import { audiosetLabels } from '../helpers/model-labels.js';
+import { burstRecording } from '../helpers/bursts.js';
 
 const labels = audiosetLabels();
 const classMap = compileClassMap(readClassMap(defaultClassMapPath(), labels), labels);
@@ -37,18 +38,7 @@ class ContentTagger {
   }
 }
 
-/** Faint noise with loud bursts at 6–7 s and 24–24.5 s, as int16. */
-function recording(seconds = 30): Int16Array {
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-  const out = new Int16Array(seconds * RATE);
-  for (let i = 0; i < out.length; i++) {
-    const t = i / RATE;
-    const loud = (t >= 6 && t < 7) || (t >= 24 && t < 24.5);
-    out[i] = Math.round(rnd() * (loud ? 20000 : 30));
-  }
-  return out;
-}
+const recording = (seconds = 30) => burstRecording(RATE, seconds);
 
 function pipeline(tagger: ContentTagger, changes: LiveChange[], extra: Partial<ConstructorParameters<typeof LivePipeline>[0]> = {}) {
   const now = 1_700_000_000_000;

@@ -26,6 +26,7 @@ import { getManifest } from '../../models/registry.js';
 import { testHead, writeTestHead } from '../helpers/head.js';
 import { audiosetLabels } from '../helpers/model-labels.js';
 import { devCorpusDir, sharedModelsDir } from '../helpers/paths.js';
+import { burstRecording } from '../helpers/bursts.js';
 
 const labels = audiosetLabels();
 const GUN = labels.indexOf('Gunshot, gunfire');
@@ -77,18 +78,7 @@ describe('site head: offline and live agree (content-driven fake tagger)', () =>
     }
   }
 
-  /** Faint noise with loud bursts at 6–7 s and 24–24.5 s. */
-  function recording(seconds = 30): Int16Array {
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff) * 2 - 1;
-    const out = new Int16Array(seconds * RATE);
-    for (let i = 0; i < out.length; i++) {
-      const t = i / RATE;
-      const loud = (t >= 6 && t < 7) || (t >= 24 && t < 24.5);
-      out[i] = Math.round(rnd() * (loud ? 20000 : 30));
-    }
-    return out;
-  }
+  const recording = (seconds = 30) => burstRecording(RATE, seconds);
 
   it('the same events, with the head\'s scores (not the class map\'s), from the Analyzer and the LivePipeline', async () => {
     const head = parseHead(headJson(testHead({ labels: { gunshot: { logitWeights: { 'Gunshot, gunfire': 0.8 }, embeddingScale: 0.05, onsetWeight: 0.05, bias: -0.5, threshold: 0.4 } } })), 'head.json');
