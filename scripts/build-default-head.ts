@@ -14,7 +14,7 @@ import { readHead } from '../models/head.js';
 
 /** Rows kept in the head: about 2 MB of JSON with base64 float16. */
 const KEEP_ROWS = 1700;
-/** 2026-11-29T00:00:00Z: the head's date, fixed so the file (and its sha256) rebuild the same. */
+/** 2026-12-01T00:00:00Z: the head's date, fixed so the file (and its sha256) rebuild the same. */
 const SOURCE_DATE_EPOCH = '1796083200';
 
 const corpus = process.argv[2] ?? path.join('..', 'shared', 'data', 'dev');
