@@ -27,6 +27,11 @@ const labelSchema = z.strictObject({
   voice: z.number().min(0).max(1).optional(),
   /** The voice detector runs only on windows where the label already scores this much without it. */
   voiceGate: z.number().min(0).max(1).default(0),
+  /**
+   * Model labels that speak against this label: the combined score is multiplied by
+   * max(0, 1 − weight × p) for each (a storm's thunder tagged "Fireworks" is not a shot).
+   */
+  suppress: z.array(z.strictObject({ label: z.string().min(1), weight: z.number().min(0).max(100) })).default([]),
   /** Raw score that maps to 0.5: the combined score is shifted in log-odds so thresholds read alike across labels. */
   calibrationCenter: z.number().gt(0).lt(1).optional(),
 });
@@ -60,6 +65,9 @@ export interface AlertLabel {
   voiceGate: number;
   /** log-odds subtracted from the combined score (0: none). */
   logitShift: number;
+  /** Model labels that lower the score (see `suppress` in the class map), with their weights. */
+  suppressIndices?: Int32Array;
+  suppressWeights?: Float32Array;
 }
 
 export interface ClassMap {
@@ -103,6 +111,9 @@ export function parseClassMap(text: string, file: string, modelLabels: readonly 
   for (const [name, label] of Object.entries(result.data.labels)) {
     label.evidence.forEach((e, i) => {
       if (!known.has(e.label)) issues.push(`labels.${name}.evidence.${i}.label: "${e.label}" is not a label of model ${result.data.model}`);
+    });
+    label.suppress.forEach((e, i) => {
+      if (!known.has(e.label)) issues.push(`labels.${name}.suppress.${i}.label: "${e.label}" is not a label of model ${result.data.model}`);
     });
   }
   if (issues.length) fail(file, issues);
@@ -149,6 +160,8 @@ export function compileClassMap(map: ClassMapFile, modelLabels: readonly string[
       voiceWeight: l.voice ?? 0,
       voiceGate: l.voiceGate,
       logitShift: l.calibrationCenter === undefined ? 0 : logit(l.calibrationCenter),
+      suppressIndices: Int32Array.from(l.suppress.map((e) => index.get(e.label)!)),
+      suppressWeights: Float32Array.from(l.suppress.map((e) => e.weight)),
     };
   });
   return { model: map.model, mergeGapSec: map.mergeGapSec, labels, modelLabels };
@@ -178,6 +191,8 @@ export function labelScore(label: AlertLabel, probs: ArrayLike<number>, speechSh
     for (let i = 0; i < label.indices.length; i++) miss *= 1 - label.weights[i]! * probs[label.indices[i]!]!;
     raw = 1 - miss;
   }
+  const suppress = label.suppressIndices;
+  if (suppress) for (let i = 0; i < suppress.length; i++) raw *= Math.max(0, 1 - label.suppressWeights![i]! * probs[suppress[i]!]!);
   return shiftLogOdds(raw, label.logitShift);
 }
 

@@ -37,6 +37,7 @@ const classMapFeatureSchema = z.strictObject({
   evidence: z.array(z.strictObject({ label: z.string().min(1), weight: z.number().min(0).max(1) })).min(1),
   /** log-odds shift of the class map's calibration (0: none). */
   shift: finite,
+  suppress: z.array(z.strictObject({ label: z.string().min(1), weight: z.number().min(0) })).default([]),
 });
 
 const trainingSetSchema = z.strictObject({

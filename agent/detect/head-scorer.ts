@@ -60,7 +60,7 @@ export class HeadFeatures {
     this.onset = createOnsetFeatures({ nMels, maxFrames });
     this.onsetPick = Int32Array.from(spec.onset.map((n) => ONSET_FEATURES.indexOf(n)));
     this.onsetAll = new Float32Array(ONSET_FEATURES.length);
-    const mapEvidence = (spec.classMap ?? []).flatMap((c) => c.evidence.map((e) => e.label)).filter((l) => !index.has(l));
+    const mapEvidence = (spec.classMap ?? []).flatMap((c) => [...c.evidence, ...(c.suppress ?? [])].map((e) => e.label)).filter((l) => !index.has(l));
     if (mapEvidence.length) throw new DataError(`head reads model labels the model does not have: ${mapEvidence.join(', ')}`, { component: COMPONENT, code: 'head.labels' });
     this.mapLabels = (spec.classMap ?? []).map((c) => ({
       name: c.label,
@@ -76,6 +76,8 @@ export class HeadFeatures {
       voiceWeight: 0,
       voiceGate: 0,
       logitShift: c.shift,
+      suppressIndices: Int32Array.from((c.suppress ?? []).map((e) => index.get(e.label)!)),
+      suppressWeights: Float32Array.from((c.suppress ?? []).map((e) => e.weight)),
     }));
   }
 

@@ -70,6 +70,7 @@ export function featureSpec(classMap: ClassMap, labels: readonly string[], embed
       combine: l.combine,
       evidence: [...l.indices].map((idx, i) => ({ label: classMap.modelLabels[idx]!, weight: l.weights[i]! })),
       shift: l.logitShift,
+      suppress: [...(l.suppressIndices ?? [])].map((idx, i) => ({ label: classMap.modelLabels[idx]!, weight: l.suppressWeights![i]! })),
     }));
   return { embedding, logits, onset: [...ONSET_FEATURES], classMap: classMapFeatures };
 }

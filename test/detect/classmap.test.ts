@@ -33,6 +33,24 @@ describe('the shipped class map', () => {
     expect(topEvidence(gun, probs, labels, 2).map((e) => e.label)).toEqual(['Fireworks', 'Firecracker']);
   });
 
+  it('thunder and rain speak against a gunshot: the combined score is scaled by 1 - 3p per label', () => {
+    const gun = compiled.labels.find((l) => l.name === 'gunshot')!;
+    const storm = new Float32Array(labels.length);
+    storm[labels.indexOf('Fireworks')] = 0.1;
+    const clear = labelScore(gun, storm);
+    storm[labels.indexOf('Thunder')] = 0.2;
+    const logit = (p: number) => Math.log(p / (1 - p));
+    expect(labelScore(gun, storm)).toBeCloseTo(1 / (1 + Math.exp(-(logit(0.1 * (1 - 3 * 0.2)) - logit(0.015)))), 6);
+    expect(labelScore(gun, storm)).toBeLessThan(clear);
+    storm[labels.indexOf('Rain')] = 0.5; // 1 - 3 × 0.5 < 0: no gunshot at all in a downpour this loud
+    expect(labelScore(gun, storm)).toBeLessThan(1e-5);
+  });
+
+  it('a suppress label the model does not have is a class map error naming it', () => {
+    const text = `version: 1\nmodel: m\nlabels:\n  gunshot:\n    category: threat\n    threshold: 0.5\n    suppress: [{ label: "Thundr", weight: 2 }]\n    evidence: [{ label: "Gunshot, gunfire" }]\n`;
+    expect(configIssuesOf(() => parseClassMap(text, 'map.yaml', labels))).toEqual(['labels.gunshot.suppress.0.label: "Thundr" is not a label of model m']);
+  });
+
   it('human_voice takes the voice detector as evidence; other labels ignore it', () => {
     const voice = compiled.labels.find((l) => l.name === 'human_voice')!;
     const gun = compiled.labels.find((l) => l.name === 'gunshot')!;
