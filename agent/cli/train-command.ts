@@ -107,13 +107,12 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
   }
   const stack = await openDetection(config, { threads, mirror: ctx.env.EARSHOT_MODEL_MIRROR, configFile, head: 'none' });
   const started = performance.now();
-  const progress = new ProgressLine(ctx, 0);
   let skipped = 0;
+  let bar: ProgressLine | undefined;
   try {
     if (baseHead) checkHeadBase(baseHead, resolvedBase!.file, stack.modelRef);
     const windowSec = baseHead?.window.windowSec ?? config.detection.windowSec;
     const hopSec = baseHead?.window.hopSec ?? config.detection.hopSec;
-    let bar: ProgressLine | undefined;
     const result = await trainHead(stack, {
       root: folder,
       name: opts.name ?? path.basename(opts.out, path.extname(opts.out)),
@@ -154,7 +153,7 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
     );
     return skipped ? ExitCode.dataErr : ExitCode.ok;
   } finally {
-    progress.clear();
+    bar?.clear();
     await stack.close();
   }
 }
