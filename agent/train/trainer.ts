@@ -222,7 +222,6 @@ export async function trainHead(stack: Pick<DetectionStack, 'frontend' | 'tagger
     report: {
       labels: reports,
       rows: rows.rows,
-      cacheHits: extractor.cacheHits,
       recordings: corpus.files.length,
       base: opts.base ? { name: opts.base.head.name, sha256: opts.base.sha256 } : undefined,
     },
