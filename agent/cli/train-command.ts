@@ -148,7 +148,7 @@ async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: C
     const bytes = fs.statSync(opts.out).size;
     ctx.stderr(
       `wrote ${opts.out} (${(bytes / 1024).toFixed(0)} KiB): head "${result.head.name}" for ${Object.keys(result.head.labels).join(', ')}; ` +
-        `${result.rows} windows in ${seconds.toFixed(1)} s, peak memory ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB${skipped ? `; ${skipped} recording(s) skipped` : ''}\n` +
+        `${result.rows} windows (${result.cacheHits} of ${result.corpus.files.length} recordings from the feature cache) in ${seconds.toFixed(1)} s, peak memory ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB${skipped ? `; ${skipped} recording(s) skipped` : ''}\n` +
         `use it: earshot analyze --head ${opts.out} <recordings>, or earshot config set detection.head ${path.resolve(opts.out)}\n`,
     );
     return skipped ? ExitCode.dataErr : ExitCode.ok;

@@ -50,6 +50,8 @@ export interface TrainResult {
   head: HeadFile;
   corpus: Corpus;
   rows: number;
+  /** Recordings whose window features came from the cache. */
+  cacheHits: number;
   reports: Record<string, LabelReport>;
 }
 
@@ -237,5 +239,5 @@ export async function trainHead(stack: Pick<DetectionStack, 'frontend' | 'tagger
     },
     ...(opts.keepRows ? { trainingSet: sampleTrainingSet(rows, opts.keepRows, opts.augment.seed) } : {}),
   };
-  return { head, corpus, rows: rows.rows, reports };
+  return { head, corpus, rows: rows.rows, cacheHits: extractor.cacheHits, reports };
 }
