@@ -29,6 +29,14 @@ export interface RunOptions extends Omit<AgentOptions, 'config' | 'restart'> {
   validate?: (next: Config) => void;
   /** Process to attach signal handlers to (tests pass an EventEmitter). */
   proc?: NodeJS.Process;
+  /** Builds an agent (tests inject fakes). Default: `new Agent(options)`. */
+  createAgent?: (options: AgentOptions) => RunnableAgent;
+}
+
+/** What the lifecycle needs of an agent. */
+export interface RunnableAgent {
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** sd_notify through `systemd-notify` (the unit sets NotifyAccess=all). No-op outside systemd. */
@@ -61,7 +69,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   const proc = opts.proc ?? process;
   const log = opts.logger.child({ component: 'lifecycle' });
   let config = opts.config;
-  let agent: Agent | undefined;
+  let agent: RunnableAgent | undefined;
   let exitCode: number = ExitCode.ok;
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
@@ -73,18 +81,44 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     exitCode = code;
     log.info({ why }, 'stopping');
     sdNotify(opts.env, 'STOPPING=1');
-    void (agent?.stop() ?? Promise.resolve()).finally(finish);
+    // A restart in progress finishes first (it starts no further agent once stopping); then the
+    // one agent that runs is stopped.
+    void (restarting ?? Promise.resolve())
+      .then(() => agent?.stop())
+      .finally(finish);
   };
-  const make = (c: Config) => new Agent({ ...opts, config: c, restart: () => void restart('restart requested') });
-  const restart = async (why: string, next = config) => {
+  const createAgent = opts.createAgent ?? ((o: AgentOptions) => new Agent(o));
+  const make = (c: Config) => createAgent({ ...opts, config: c, restart: () => void restart('restart requested') });
+  // Restarts are serialised: one runs at a time (after the first start); requests made meanwhile
+  // coalesce into one more restart with the latest configuration asked for.
+  let restarting: Promise<void> | undefined;
+  let queued: { why: string; next: Config | undefined } | undefined;
+  let initialStart: Promise<void> = Promise.resolve();
+  const restart = (why: string, next?: Config): void => {
     if (stopping) return;
-    log.info({ why }, 'restarting the agent');
-    await agent?.stop();
-    if (stopping) return;
-    config = next;
-    const next2 = make(config);
-    agent = next2;
-    await next2.start();
+    queued = { why, next: next ?? queued?.next };
+    restarting ??= drainRestarts();
+  };
+  const drainRestarts = async () => {
+    try {
+      await initialStart.catch(() => undefined);
+      while (queued && !stopping) {
+        const { why, next } = queued;
+        queued = undefined;
+        log.info({ why }, 'restarting the agent');
+        await agent?.stop();
+        agent = undefined;
+        if (stopping) return;
+        config = next ?? config;
+        const started = make(config);
+        agent = started;
+        await started.start();
+      }
+    } catch (err) {
+      fatal(err);
+    } finally {
+      restarting = undefined;
+    }
   };
 
   const onTerm = () => shutdown(ExitCode.ok, 'SIGTERM');
@@ -94,6 +128,8 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   // An injected detection stack does not follow the configuration's head.
   const headKey = (c: Config) => (opts.detection ? '' : headFileKey(c));
   let runningHead = headKey(config);
+  /** The configuration asked for last (running, or queued or being started by a restart). */
+  let latest = config;
   const onHup = () => {
     let next: Config;
     try {
@@ -104,7 +140,7 @@ export async function runAgent(opts: RunOptions): Promise<number> {
     }
     const nextHead = headKey(next);
     const sameHead = nextHead === runningHead;
-    if (JSON.stringify(next) === JSON.stringify(config) && sameHead) {
+    if (JSON.stringify(next) === JSON.stringify(latest) && sameHead) {
       log.info('SIGHUP: configuration unchanged');
       return;
     }
@@ -115,7 +151,8 @@ export async function runAgent(opts: RunOptions): Promise<number> {
       return;
     }
     runningHead = nextHead;
-    restart(sameHead ? 'SIGHUP: configuration changed' : 'SIGHUP: configuration or head file changed', next).catch((err: Error) => fatal(err));
+    latest = next;
+    restart(sameHead ? 'SIGHUP: configuration changed' : 'SIGHUP: configuration or head file changed', next);
   };
   const fatal = (err: unknown) => {
     log.fatal({ err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'unhandled error: stopping so the service manager restarts the agent');
@@ -131,7 +168,8 @@ export async function runAgent(opts: RunOptions): Promise<number> {
   try {
     const first = make(config);
     agent = first;
-    await first.start();
+    initialStart = first.start();
+    await initialStart;
     sdNotify(opts.env, 'READY=1', log);
     const usec = Number(opts.env.WATCHDOG_USEC);
     if (opts.env.NOTIFY_SOCKET && usec > 0) {
