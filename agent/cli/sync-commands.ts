@@ -18,6 +18,7 @@ import { drainOnce } from '../sync/drain-once.js';
 import { LINK_STATE_KEY, parseLinkState, type LinkState } from '../sync/link-state.js';
 import { MqttBroker } from '../sync/mqtt-broker.js';
 import type { ConnectionOptions } from '../sync/mqtt-options.js';
+import { topicsFor } from '../sync/topics.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
 const COMPONENT = 'cli.sync';
@@ -164,7 +165,7 @@ async function alertsTail(ctx: CliContext, opts: TailOptions): Promise<void> {
   if (opts.key) connection.key = readOptionFile(opts.key, '--key');
   if (opts.username) connection.username = opts.username;
   if (opts.passwordFile) connection.password = readOptionFile(opts.passwordFile, '--password-file').toString('utf8').split(/\r?\n/)[0];
-  const topic = `${opts.prefix.replace(/\/+$/, '')}/${opts.device}/events`;
+  const topic = topicsFor(opts.prefix, opts.device).events;
   const broker = new MqttBroker({ url: opts.url, connection, backoff: new ReconnectBackoff({ minMs: 500, maxMs: 30_000 }), hints: { ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.cert ? { cert: opts.cert } : {}) } });
   const dedupe = new AlertDeduper();
   let printed = 0;

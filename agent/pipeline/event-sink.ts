@@ -12,6 +12,7 @@ import { eventHeadField, type ScoringHead } from '../detect/report.js';
 import type { Logger } from '../log.js';
 import type { ClipWriter } from '../store/clip-writer.js';
 import type { Store } from '../store/types.js';
+import { topicsFor } from '../sync/topics.js';
 import type { LiveChange } from './live-pipeline.js';
 import type { SampleRing } from './sample-ring.js';
 
@@ -46,7 +47,7 @@ export class EventSink {
   events = 0;
 
   constructor(private readonly opts: EventSinkOptions) {
-    this.topic = `${opts.config.mqtt.topicPrefix}/${opts.config.device.id}/events`;
+    this.topic = topicsFor(opts.config.mqtt.topicPrefix, opts.config.device.id).events;
     this.log = opts.logger.child({ component: 'events' });
   }
 
