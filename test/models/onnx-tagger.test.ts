@@ -8,7 +8,7 @@ import { OnnxTagger, type SessionLike } from '../../agent/detect/onnx-tagger.js'
 import type { InstalledModel } from '../../models/installed.js';
 import { ModelInstaller, parseMirrorList } from '../../models/installer.js';
 import { getManifest } from '../../models/registry.js';
-import { frontendFixturesDir, repoRoot } from '../helpers/paths.js';
+import { frontendFixturesDir, repoRoot, sharedModelsDir } from '../helpers/paths.js';
 
 interface Fixture {
   name: string;
@@ -24,8 +24,9 @@ function f32(file: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-const fixtures: Fixture[] = fs
-  .readdirSync(frontendFixturesDir)
+// Read at collection (it.each needs the list); without the shared folder the list is empty and the
+// fixture-count test below says so, while the model-free tests still run.
+const fixtures: Fixture[] = (fs.existsSync(frontendFixturesDir) ? fs.readdirSync(frontendFixturesDir) : [])
   .filter((f) => f.endsWith('.json'))
   .sort()
   .map((f) => {
@@ -33,34 +34,34 @@ const fixtures: Fixture[] = fs
     return { name: f.replace(/\.json$/, ''), shape: j.shape, top5: j.top5, mel: f32(path.join(frontendFixturesDir, j.mel)), logits: f32(path.join(frontendFixturesDir, j.logits)) };
   });
 
-let dataDir: string;
-let model: InstalledModel;
-let tagger: OnnxTagger;
-let maxDiffSeen = 0;
-
-beforeAll(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-tagger-'));
-  // As a technician would: EARSHOT_MODEL_MIRROR=../shared/models (relative to the checkout).
-  const mirrors = parseMirrorList('../shared/models', repoRoot);
-  await new ModelInstaller().install(getManifest('efficientat-mn04').manifest, { dataDir, mirrors });
-  model = requireInstalledModel('efficientat-mn04', dataDir);
-  tagger = new OnnxTagger({ modelPath: model.modelPath, manifest: model.manifest, threads: 1 });
-  await tagger.open();
-});
-
-afterAll(async () => {
-  await tagger?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  console.log(`onnx-tagger golden: max |logit - reference| = ${maxDiffSeen.toExponential(2)}`);
-});
-
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
 
-describe('OnnxTagger on efficientat-mn04 (golden logits from ../shared/fixtures/frontend)', () => {
+describe('OnnxTagger on efficientat-mn04 (golden logits from <shared>/fixtures/frontend)', () => {
+  let dataDir: string;
+  let model: InstalledModel;
+  let tagger: OnnxTagger;
+  let maxDiffSeen = 0;
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-tagger-'));
+    // As a technician would: EARSHOT_MODEL_MIRROR=<shared>/models (EARSHOT_SHARED, or ../shared beside the checkout).
+    const mirrors = parseMirrorList(sharedModelsDir, repoRoot);
+    await new ModelInstaller().install(getManifest('efficientat-mn04').manifest, { dataDir, mirrors });
+    model = requireInstalledModel('efficientat-mn04', dataDir);
+    tagger = new OnnxTagger({ modelPath: model.modelPath, manifest: model.manifest, threads: 1 });
+    await tagger.open();
+  });
+
+  afterAll(async () => {
+    await tagger?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    console.log(`onnx-tagger golden: max |logit - reference| = ${maxDiffSeen.toExponential(2)}`);
+  });
+
   it('has six fixtures to check', () => expect(fixtures.length).toBeGreaterThanOrEqual(6));
 
   it.each(fixtures.map((f) => [f.name, f] as const))('%s: logits within 1e-3, same top-5 labels', async (_name, fx) => {
