@@ -1,6 +1,7 @@
 /**
  * `earshot features`: the compiled CLI on every golden WAV must reproduce the torch log-mel,
- * and its failures must map to the documented exit codes.
+ * `--embeddings` must write one finite 384-d embedding per detection window (with the installed
+ * model), and its failures must map to the documented exit codes.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,9 +11,13 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliContext } from '../../agent/cli/context.js';
 import { registerFeaturesCommand, type FeaturesSidecar } from '../../agent/cli/features.js';
-import { DataError, InputMissingError, UsageError } from '../../agent/errors.js';
+import { planWindows } from '../../agent/detect/windows.js';
+import { DataError, InputMissingError, UnavailableError, UsageError } from '../../agent/errors.js';
 import { MN04_FRONTEND } from '../../dsp/frontend-params.js';
-import { cliPath, frontendFixturesDir } from '../helpers/paths.js';
+import { ModelInstaller, parseMirrorList } from '../../models/installer.js';
+import { getManifest } from '../../models/registry.js';
+import { runEarshot } from '../helpers/cli.js';
+import { cliPath, frontendFixturesDir, sharedModelsDir } from '../helpers/paths.js';
 
 interface FixtureMeta {
   wav: string;
@@ -39,8 +44,12 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 let tmp = '';
+/** A configuration whose data folder has no model installed. */
+let noModelConfig = '';
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-features-'));
+  noModelConfig = path.join(tmp, 'no-model.yaml');
+  fs.writeFileSync(noModelConfig, `device:\n  id: test-rig\nstorage:\n  dataDir: ${path.join(tmp, 'empty-data')}\n`);
 });
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -73,7 +82,7 @@ describe('earshot features (compiled CLI)', () => {
     });
   }
 
-  it('exit codes: missing input 66, corrupt audio 65, --embeddings and missing --out 2', () => {
+  it('exit codes: missing input 66, corrupt audio 65, --embeddings without the model 69, missing --out 2', () => {
     const missing = earshot('features', 'nope.wav', '--out', 'x.f32');
     expect(missing.status).toBe(66);
     expect(missing.stderr).toMatch(/nope\.wav: no such file/);
@@ -81,21 +90,70 @@ describe('earshot features (compiled CLI)', () => {
     const bad = earshot('features', 'bad.wav', '--out', 'x.f32');
     expect(bad.status).toBe(65);
     expect(bad.stderr).toMatch(/bad\.wav: truncated header/);
-    const emb = earshot('features', path.join(frontendFixturesDir, fixtures[0].wav), '--out', 'x.f32', '--embeddings');
-    expect(emb.status).toBe(2);
-    expect(emb.stderr).toMatch(/needs the model runner \(not installed yet\)/);
+    const emb = earshot('-c', noModelConfig, 'features', path.join(frontendFixturesDir, fixtures[0].wav), '--out', 'x.f32', '--embeddings');
+    expect(emb.status).toBe(69);
+    expect(emb.stderr).toMatch(/efficientat-mn04/);
     const noOut = earshot('features', path.join(frontendFixturesDir, fixtures[0].wav));
     expect(noOut.status).toBe(2);
     expect(noOut.stderr).toMatch(/--out/);
     expect(fs.existsSync(path.join(tmp, 'x.f32'))).toBe(false);
+    expect(fs.existsSync(path.join(tmp, 'x.f32.embeddings.f32'))).toBe(false);
+  });
+});
+
+describe('earshot features --embeddings (compiled CLI, installed model)', () => {
+  let config = '';
+  beforeAll(async () => {
+    const dataDir = path.join(tmp, 'data');
+    await new ModelInstaller().install(getManifest('efficientat-mn04').manifest, { dataDir, mirrors: parseMirrorList(sharedModelsDir, tmp) });
+    config = path.join(tmp, 'config.yaml');
+    fs.writeFileSync(config, `device:\n  id: test-rig\nstorage:\n  dataDir: ${dataDir}\ndetection:\n  threads: 1\n`);
+  });
+
+  it.each([
+    // 11 s: windows of 5 s every 2.5 s, and one more aligned to the end for the last second.
+    ['freesound_dog_32k.wav', [0, 2.5, 5, 6]],
+    // 4 s, shorter than a window: one window of all of it.
+    ['belize_gunshot_32k.wav', [0]],
+  ])('%s: one finite 384-d embedding per detection window, float32 [window][dim], described in the sidecar', (wav, startsSec) => {
+    const out = path.join(tmp, `${wav}.f32`);
+    const r = runEarshot(['-c', config, 'features', path.join(frontendFixturesDir, wav), '--out', out, '--embeddings'], { cwd: tmp });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const sidecar = JSON.parse(fs.readFileSync(`${out}.json`, 'utf8')) as FeaturesSidecar;
+    // The log-mel is written as without --embeddings.
+    expect(sidecar.layout).toBe('float32 little-endian, row-major [mel][frame]');
+    expect(fs.statSync(out).size).toBe(sidecar.shape[0] * sidecar.shape[1] * 4);
+    const plan = planWindows(sidecar.shape[1], 500, 250); // detection.windowSec 5, hopSec 2.5 at 100 frames/s
+    const emb = sidecar.embeddings!;
+    expect(emb).toMatchObject({
+      file: `${out}.embeddings.f32`,
+      shape: [plan.starts.length, 384],
+      layout: 'float32 little-endian, row-major [window][dim]',
+      dtype: 'float32',
+      windowSec: 5,
+      hopSec: 2.5,
+      windowStartsSec: startsSec,
+      model: { name: 'efficientat-mn04' },
+    });
+    expect(emb.windowStartsSec).toEqual(plan.starts.map((s) => s / 100));
+    expect(r.stdout).toContain(`${plan.starts.length} × 384 embeddings`);
+    const data = readF32(emb.file);
+    expect(data.length).toBe(plan.starts.length * 384);
+    expect(data.every(Number.isFinite)).toBe(true);
+    // Real embeddings, not a zero fill: every row has spread.
+    for (let w = 0; w < plan.starts.length; w++) {
+      const row = data.subarray(w * 384, (w + 1) * 384);
+      expect(Math.max(...row) - Math.min(...row)).toBeGreaterThan(1e-3);
+    }
   });
 });
 
 describe('features command (in process)', () => {
-  function run(args: string[]): { promise: Promise<unknown>; out: string[]; err: string[] } {
+  function run(args: string[], env: NodeJS.ProcessEnv = {}): { promise: Promise<unknown>; out: string[]; err: string[] } {
     const out: string[] = [];
     const err: string[] = [];
-    const ctx: CliContext = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env: {}, cwd: tmp, isTTY: false };
+    const ctx: CliContext = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), env, cwd: tmp, isTTY: false };
     const program = new Command('earshot').exitOverride();
     registerFeaturesCommand(program, ctx);
     return { promise: program.parseAsync(args, { from: 'user' }), out, err };
@@ -120,7 +178,9 @@ describe('features command (in process)', () => {
   it('throws the typed errors the CLI maps to exit codes', async () => {
     await expect(run(['features', 'missing.wav', '--out', 'a.f32']).promise).rejects.toBeInstanceOf(InputMissingError);
     await expect(run(['features', 'missing.wav']).promise).rejects.toBeInstanceOf(UsageError);
-    await expect(run(['features', 'missing.wav', '--out', 'a', '--embeddings']).promise).rejects.toThrow(/not installed yet/);
+    const installedNowhere = run(['features', path.join(frontendFixturesDir, fixtures[0].wav), '--out', 'a', '--embeddings'], { EARSHOT_CONFIG: noModelConfig });
+    await expect(installedNowhere.promise).rejects.toBeInstanceOf(UnavailableError);
+    expect(fs.existsSync(path.join(tmp, 'a'))).toBe(false);
     fs.writeFileSync(path.join(tmp, 'zero.wav'), '');
     await expect(run(['features', 'zero.wav', '--out', 'a.f32']).promise).rejects.toBeInstanceOf(DataError);
   });
