@@ -10,6 +10,7 @@ import { csvLine, CSV_HEADER, offlineEvent, ravenTable, scoringHead } from '../d
 import type { EarshotEvent } from '../event.js';
 import { EarshotError, ExitCode, InputMissingError, UsageError } from '../errors.js';
 import { CommandExit, globalOptions, type CliContext, type RegisterCommand } from './context.js';
+import { numberOption } from './number-option.js';
 import { ProgressLine } from './progress.js';
 
 const COMPONENT = 'cli.analyze';
@@ -28,13 +29,8 @@ interface AnalyzeOptions {
   head?: string;
 }
 
-function numberOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${name}: expected a number from ${min} to ${max}, got "${value}"`, { component: COMPONENT, code: 'usage.option' });
-  }
-  return n;
+function optionalNumber(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  return value === undefined ? undefined : numberOption(COMPONENT, name, value, min, max);
 }
 
 function fmtTime(sec: number): string {
@@ -72,11 +68,11 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
     throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got "${opts.format}"`, { component: COMPONENT, code: 'usage.format' });
   }
   const format = opts.format as Format;
-  const minConfidence = numberOption('min-confidence', opts.minConfidence, 0, 1);
-  const threads = numberOption('threads', opts.threads, 1, 64);
-  const windowSec = numberOption('window', opts.window, 0.1, 60);
-  const hopSec = numberOption('hop', opts.hop, 0.05, 60);
-  const batchSize = numberOption('batch', opts.batch, 1, 256) ?? 8;
+  const minConfidence = optionalNumber('min-confidence', opts.minConfidence, 0, 1);
+  const threads = optionalNumber('threads', opts.threads, 1, 64);
+  const windowSec = optionalNumber('window', opts.window, 0.1, 60);
+  const hopSec = optionalNumber('hop', opts.hop, 0.05, 60);
+  const batchSize = optionalNumber('batch', opts.batch, 1, 256) ?? 8;
   const configFile = globalOptions(cmd).config;
   const { config } = loadConfig({ flag: configFile, env: ctx.env });
 

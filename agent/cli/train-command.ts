@@ -6,13 +6,14 @@ import { loadConfig } from '../../config/load.js';
 import { openDetection } from '../detect/open-detection.js';
 import { fileSha256, resolveHead } from '../detect/open-head.js';
 import { checkHeadBase, headJson, readHead } from '../../models/head.js';
-import { DataError, EarshotError, ExitCode, InputMissingError, UsageError } from '../errors.js';
+import { DataError, EarshotError, ExitCode, InputMissingError } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { DEFAULT_AUGMENT } from '../train/collect.js';
 import type { LabelReport } from '../train/fit.js';
 import { trainHead } from '../train/trainer.js';
 import { DEFAULT_L2 } from '../train/logistic.js';
 import { CommandExit, globalOptions, type CliContext, type RegisterCommand } from './context.js';
+import { numberOption } from './number-option.js';
 import { ProgressLine } from './progress.js';
 
 const COMPONENT = 'cli.train';
@@ -33,13 +34,7 @@ interface TrainCliOptions {
   l2: string;
 }
 
-function numberOption(name: string, value: string, min: number, max: number, integer = false): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name}: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got "${value}"`, { component: COMPONENT, code: 'usage.option' });
-  }
-  return n;
-}
+const option = (name: string, value: string, min: number, max: number, integer = false) => numberOption(COMPONENT, name, value, min, max, integer);
 
 const pct = (x: number) => (Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)} %`);
 
@@ -86,14 +81,14 @@ export const registerTrainCommand: RegisterCommand = (program, ctx) => {
 };
 
 async function train(folder: string, opts: TrainCliOptions, cmd: Command, ctx: CliContext): Promise<number> {
-  const maxFalsePerHour = numberOption('max-false-per-hour', opts.maxFalsePerHour, 0, 1000);
-  const perClip = numberOption('augment', opts.augment, 0, 1000, true);
-  const seed = numberOption('seed', opts.seed, 0, 2 ** 32 - 1, true);
-  const folds = numberOption('folds', opts.folds, 2, 20, true);
-  const keepRows = numberOption('keep-rows', opts.keepRows, 0, 1_000_000, true);
-  const minClips = numberOption('min-clips', opts.minClips, 1, 1_000_000, true);
-  const l2 = numberOption('l2', opts.l2, 0, 1000);
-  const threads = opts.threads === undefined ? undefined : numberOption('threads', opts.threads, 1, 64, true);
+  const maxFalsePerHour = option('max-false-per-hour', opts.maxFalsePerHour, 0, 1000);
+  const perClip = option('augment', opts.augment, 0, 1000, true);
+  const seed = option('seed', opts.seed, 0, 2 ** 32 - 1, true);
+  const folds = option('folds', opts.folds, 2, 20, true);
+  const keepRows = option('keep-rows', opts.keepRows, 0, 1_000_000, true);
+  const minClips = option('min-clips', opts.minClips, 1, 1_000_000, true);
+  const l2 = option('l2', opts.l2, 0, 1000);
+  const threads = opts.threads === undefined ? undefined : option('threads', opts.threads, 1, 64, true);
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
     throw new InputMissingError(`${folder}: no such folder (expected <folder>/<label>/ and <folder>/background/ with recordings)`, { component: COMPONENT, code: 'train.no-folder' });
   }

@@ -101,11 +101,12 @@ export async function collectRows(files: readonly CorpusFile[], opts: CollectOpt
   for (const file of files.filter((f) => f.cls !== BACKGROUND)) {
     opts.progress?.(done++, total, file.file);
     try {
-      const r = await extractor.fileRows(file.file);
+      // Decoded once when its audio is needed for mixing (the features may come from the cache).
+      const audio = opts.augment.perClip > 0 ? await decodeAudioFile(file.file) : undefined;
+      const r = await extractor.fileRows(file.file, audio);
       const group = nextGroup++;
       addFileRows(file, r, () => group);
-      if (opts.augment.perClip > 0) {
-        const audio = await decodeAudioFile(file.file);
+      if (audio) {
         const kept = audio.mono.subarray(0, Math.round(opts.windowSec * audio.sampleRate));
         positives.push({ file, audio: Int16Array.from(kept, (v) => Math.round(Math.max(-1, Math.min(1, v)) * POSITIVE_SCALE)), rate: audio.sampleRate, group });
       }
@@ -136,14 +137,14 @@ export async function collectRows(files: readonly CorpusFile[], opts: CollectOpt
   for (const [b, file] of background.entries()) {
     opts.progress?.(done++, total, file.file);
     try {
-      const r = await extractor.fileRows(file.file);
+      const mixes = plan.get(b);
+      const audio = mixes?.length ? await decodeAudioFile(file.file) : undefined;
+      const r = await extractor.fileRows(file.file, audio);
       const first = nextGroup;
       const windowsPerGroup = Math.max(1, Math.round(groupSec / hopSec));
       addFileRows(file, r, (i) => first + Math.floor(i / windowsPerGroup));
       nextGroup = first + Math.max(1, Math.ceil(r.windows / windowsPerGroup));
-      const mixes = plan.get(b);
-      if (mixes?.length) {
-        const audio = await decodeAudioFile(file.file);
+      if (audio && mixes) {
         for (const mix of mixes) await addMix(rows, opts, positives[mix.positive]!, audio.mono, audio.sampleRate, file.site, rng(mix.seed));
       }
     } catch (err) {

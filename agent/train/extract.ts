@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeAudioFile } from '../audio/decode-file.js';
+import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
 import { Analyzer, type LabelPeak } from '../detect/analyzer.js';
 import { HeadFeatures } from '../detect/head-scorer.js';
 import type { DetectionStack } from '../detect/open-detection.js';
@@ -75,11 +75,13 @@ export class WindowFeatureExtractor {
   async audioRows(samples: Float32Array, rate: number): Promise<WindowRows> {
     this.collecting = [];
     const analysis = await this.analyzer.analyze(samples, rate);
-    return this.finish(this.collecting, analysis.durationSec, rate, analysis.peaks);
+    const peaks: Record<string, number> = {};
+    mergePeaks(peaks, analysis.peaks);
+    return this.finish(this.collecting, analysis.durationSec, rate, peaks);
   }
 
-  /** Rows of a file, from the cache when it has them. */
-  async fileRows(file: string): Promise<WindowRows> {
+  /** Rows of a file, from the cache when it has them; `decoded` saves decoding it again. */
+  async fileRows(file: string, decoded?: DecodedAudio): Promise<WindowRows> {
     const cacheFile = this.cacheFile(file);
     if (cacheFile) {
       const cached = readCache(cacheFile, this.dims);
@@ -89,7 +91,7 @@ export class WindowFeatureExtractor {
       }
     }
     this.cacheMisses++;
-    const audio = await decodeAudioFile(file);
+    const audio = decoded ?? (await decodeAudioFile(file));
     const rate = audio.sampleRate;
     const stretch = Math.round(STRETCH_SEC * rate);
     const overlap = Math.round((this.opts.windowSec - this.opts.hopSec) * rate);
@@ -102,13 +104,12 @@ export class WindowFeatureExtractor {
       mergePeaks(peaks, analysis.peaks);
       if (from + stretch + overlap >= audio.mono.length) break;
     }
-    const result = this.finish(rows, audio.durationSec, rate, undefined, peaks);
+    const result = this.finish(rows, audio.durationSec, rate, peaks);
     if (cacheFile) writeCache(cacheFile, result, this.dims);
     return result;
   }
 
-  private finish(rows: Float32Array[], durationSec: number, sampleRate: number, peakList?: LabelPeak[], peaks: Record<string, number> = {}): WindowRows {
-    if (peakList) mergePeaks(peaks, peakList);
+  private finish(rows: Float32Array[], durationSec: number, sampleRate: number, peaks: Record<string, number>): WindowRows {
     const features = new Float32Array(rows.length * this.dims);
     rows.forEach((r, i) => features.set(r, i * this.dims));
     return { features, windows: rows.length, durationSec, sampleRate, peaks };
