@@ -41,7 +41,4 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(base, opts.destination ?? pino.destination({ fd: 2, sync: true }));
 }
 
-/** A logger that drops everything, for tests and library callers. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
+export { silentLogger } from './silent-logger.js';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { decodeAudioFile } from '../agent/audio/decode-file.js';
-import { findAudioFiles } from '../agent/detect/find-audio.js';
+import { findAudioFiles } from '../agent/offline/find-audio.js';
 import { openDetection } from '../agent/detect/open-detection.js';
 import { packageRoot } from '../models/registry.js';
 

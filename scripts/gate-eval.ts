@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { loadModelRateAudio } from '../agent/audio/load-model-rate.js';
-import { findAudioFiles } from '../agent/detect/find-audio.js';
+import { findAudioFiles } from '../agent/offline/find-audio.js';
 import { openDetection } from '../agent/detect/open-detection.js';
 import { planWindows } from '../agent/detect/windows.js';
 import { silentLogger } from '../agent/log.js';

@@ -10,7 +10,7 @@ import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { recorderCommand } from '../capture/recorder-source.js';
 import { ExitCode } from '../errors.js';
-import { checkClockSynced } from '../pipeline/clock-sync.js';
+import { checkClockSynced } from '../system/clock-sync.js';
 import { ModelInstaller } from '../../models/installer.js';
 import { getManifest } from '../../models/registry.js';
 import { CommandExit, globalOptions, type RegisterCommand } from './context.js';

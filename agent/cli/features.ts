@@ -15,7 +15,7 @@ import { loadConfig } from '../../config/load.js';
 import { MN04_FRONTEND, type FrontendParams } from '../../dsp/frontend-params.js';
 import { createMelFrontend } from '../../dsp/melspec.js';
 import { loadAudioAtRate } from '../audio/load-model-rate.js';
-import { Analyzer } from '../detect/analyzer.js';
+import { Analyzer } from '../offline/analyzer.js';
 import { openDetection } from '../detect/open-detection.js';
 import { EarshotError, UsageError, errnoCode } from '../errors.js';
 import type { ModelRef } from '../event.js';

@@ -16,7 +16,7 @@ import { getManifest } from '../../models/registry.js';
 import type { Config } from '../../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { ModelRef } from '../event.js';
-import { Analyzer, type AnalyzerOptions } from './analyzer.js';
+import { Analyzer, type AnalyzerOptions } from '../offline/analyzer.js';
 import { HeadScorer, type HeadRef } from './head-scorer.js';
 import { OnnxTagger } from './onnx-tagger.js';
 import { openHead, resolveHead } from './open-head.js';

@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { PipelineStats } from '../pipeline/live-pipeline.js';
 import type { Store } from '../store/types.js';
 import { basicHealth, type HealthPayload } from '../sync/health.js';
-import { readBattery, type BatteryReading } from './battery.js';
+import { readBattery, type BatteryReading } from '../system/battery.js';
 
 export interface CaptureHealth {
   source: string;

@@ -8,7 +8,7 @@
 import type { Config } from '../../config/schema.js';
 import type { EarshotEvent, ModelRef } from '../event.js';
 import { newEventId } from '../event.js';
-import { eventHeadField, type ScoringHead } from '../detect/report.js';
+import { eventHeadField, type ScoringHead } from '../detect/scoring-head.js';
 import type { Logger } from '../log.js';
 import type { ClipWriter } from '../store/clip-writer.js';
 import type { Store } from '../store/types.js';

@@ -15,7 +15,7 @@
 import type { MelFrontend, MelStream } from '../../dsp/melspec.js';
 import { createResampler, DETECTION_RESAMPLING, type Resampler } from '../../dsp/resample.js';
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
-import { activeLabels } from '../detect/analyzer.js';
+import { activeLabels } from '../offline/analyzer.js';
 import type { HeadScorer } from '../detect/head-scorer.js';
 import { EventTracker, type EventChange } from '../detect/tracker.js';
 import type { Tagger } from '../detect/types.js';

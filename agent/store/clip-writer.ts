@@ -13,7 +13,7 @@ import path from 'node:path';
 import { encodeWavInt16Mono } from '../../dsp/wav-encode.js';
 import { fsyncDir } from '../fs/atomic-write.js';
 import type { Logger } from '../log.js';
-import { quietLogger } from './silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { KeepClipPolicy } from './clip-policy.js';
 import { isNoSpaceError } from './disk-space.js';
 import { probeFlacEncoder, type FlacEncoder } from './flac-encoder.js';
@@ -74,7 +74,7 @@ export class ClipWriter {
   private readonly clock: () => number;
 
   constructor(private readonly opts: ClipWriterOptions) {
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'clips' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'clips' });
     this.clock = opts.clock ?? Date.now;
   }
 

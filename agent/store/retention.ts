@@ -4,7 +4,7 @@
  * is kept below its limits before anything fails.
  */
 import type { Logger } from '../log.js';
-import { quietLogger } from './silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { PruneReport, Store } from './types.js';
 
 /** The timer functions Retention needs; tests pass a fake to step time by hand. */
@@ -39,7 +39,7 @@ export class Retention {
   private readonly log: Logger;
 
   constructor(private readonly opts: RetentionOptions) {
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'retention' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'retention' });
   }
 
   /** Prunes now, then every interval. */

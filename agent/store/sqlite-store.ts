@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { TransientError } from '../errors.js';
 import type { EarshotEvent } from '../event.js';
 import type { Logger } from '../log.js';
-import { quietLogger } from './silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import { Ballast, isNoSpaceError, statDisk, type StatFs } from './disk-space.js';
 import { contractEvent, eventPayload } from './event-payload.js';
 import { UNLIMITED } from './limits.js';
@@ -162,7 +162,7 @@ export class SqliteStore implements Store {
 
   constructor(private readonly opts: SqliteStoreOptions) {
     this.clock = opts.clock ?? Date.now;
-    this.log = (opts.logger ?? quietLogger()).child({ component: COMPONENT });
+    this.log = (opts.logger ?? silentLogger()).child({ component: COMPONENT });
     this.limits = opts.limits ?? UNLIMITED;
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;

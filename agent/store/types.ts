@@ -4,8 +4,8 @@
  *
  * The interface is synchronous on purpose: better-sqlite3 is synchronous, each call is one short
  * transaction, and a caller never sees a half-applied change. Implementations: `SqliteStore`
- * (the device) and `MemoryStore` (unit tests of other components); both pass
- * test/store/store-contract.ts.
+ * (the device) and `MemoryStore` (test/helpers/memory-store.ts: for unit tests of other
+ * components, not shipped); both pass test/store/store-contract.ts.
  *
  * Errors: asking about an event that does not exist, or changing a closed one, is a DataError
  * (the caller has a bug or lost a race with pruning). A write that fails because the disk or the

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Logger } from '../log.js';
-import { quietLogger } from '../store/silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { Store, StoreHealth } from '../store/types.js';
 import type { Broker, QoS } from './broker.js';
 import type { DrainStats } from './outbox-drain.js';
@@ -99,7 +99,7 @@ export class HealthPublisher {
   published = 0;
 
   constructor(private readonly opts: HealthPublisherOptions) {
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'sync.health' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'sync.health' });
     this.timers = opts.timers ?? systemTimers;
   }
 

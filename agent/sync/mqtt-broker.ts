@@ -12,7 +12,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
-import { quietLogger } from '../store/silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { ReconnectBackoff } from './backoff.js';
 import { BrokerRefusedError, LinkDownError, type Broker, type BrokerEvents, type IncomingMessage, type PublishOptions, type QoS } from './broker.js';
 import { describeLinkError, displayUrl, type LinkContext } from './link-errors.js';
@@ -75,7 +75,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
 
   constructor(private readonly opts: MqttBrokerOptions) {
     super();
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'sync.broker' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'sync.broker' });
     this.timers = opts.timers ?? systemTimers;
   }
 

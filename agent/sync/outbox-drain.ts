@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.js';
-import { quietLogger } from '../store/silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { OutboxMessage, Store } from '../store/types.js';
 import { BrokerRefusedError, type Broker, type PublishOptions } from './broker.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -108,7 +108,7 @@ export class OutboxDrain extends EventEmitter<OutboxDrainEvents> {
     super();
     this.clock = opts.clock ?? Date.now;
     this.timers = opts.timers ?? systemTimers;
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'sync.drain' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'sync.drain' });
   }
 
   get inFlightCount(): number {

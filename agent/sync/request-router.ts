@@ -12,7 +12,7 @@
 import type * as z from 'zod';
 import { EarshotError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { quietLogger } from '../store/silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { Broker, IncomingMessage, PublishOptions } from './broker.js';
 import { verifySignedRequest, type ReplayGuard } from './request-auth.js';
 import type { Topics } from './topics.js';
@@ -96,7 +96,7 @@ export class RequestRouter {
 
   constructor(private readonly opts: RequestRouterOptions) {
     this.handlers = new Map(opts.handlers.map((h) => [h.action, h]));
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'sync.requests' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'sync.requests' });
     this.clock = opts.clock ?? Date.now;
   }
 

@@ -7,7 +7,7 @@
 import type { Config } from '../../config/schema.js';
 import type { ConfigUpdate } from '../../config/update.js';
 import type { Logger } from '../log.js';
-import { quietLogger } from '../store/silent-logger.js';
+import { silentLogger } from '../silent-logger.js';
 import type { Store } from '../store/types.js';
 import { ReconnectBackoff } from './backoff.js';
 import type { Broker, LinkError } from './broker.js';
@@ -71,7 +71,7 @@ export class SyncService {
     this.topics = topicsFor(opts.config.mqtt.topicPrefix, opts.config.device.id);
     this.clock = opts.clock ?? Date.now;
     this.timers = opts.timers ?? systemTimers;
-    this.log = (opts.logger ?? quietLogger()).child({ component: 'sync' });
+    this.log = (opts.logger ?? silentLogger()).child({ component: 'sync' });
     this.startedAtMs = opts.startedAtMs ?? this.clock();
   }
 

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { findAudioFiles } from '../detect/find-audio.js';
+import { findAudioFiles } from '../offline/find-audio.js';
 
 /** Folder names of common corpora that differ from the alert label. */
 export const CLASS_ALIASES: Readonly<Record<string, string>> = {

@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
-import { Analyzer, type LabelPeak } from '../detect/analyzer.js';
+import { Analyzer, type LabelPeak } from '../offline/analyzer.js';
 import { HeadFeatures } from '../detect/head-scorer.js';
 import type { DetectionStack } from '../detect/open-detection.js';
 import type { HeadFile } from '../../models/head.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Analyzer } from '../../agent/detect/analyzer.js';
+import { Analyzer } from '../../agent/offline/analyzer.js';
 import { HeadScorer } from '../../agent/detect/head-scorer.js';
 import { applyHead, openDetection, windowFramesFor, type DetectionStack } from '../../agent/detect/open-detection.js';
 import type { TrackedEvent } from '../../agent/detect/tracker.js';

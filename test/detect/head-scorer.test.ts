@@ -4,7 +4,7 @@
  * threshold → 0.5), how its labels take over the class map's, and the Analyzer using its scores.
  */
 import { describe, expect, it } from 'vitest';
-import { Analyzer } from '../../agent/detect/analyzer.js';
+import { Analyzer } from '../../agent/offline/analyzer.js';
 import { HeadScorer } from '../../agent/detect/head-scorer.js';
 import { applyHead, windowFramesFor } from '../../agent/detect/open-detection.js';
 import type { MelBatch, TaggerWindowScores } from '../../agent/detect/types.js';

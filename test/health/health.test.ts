@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
-import { parseBatteryText, readBattery } from '../../agent/health/battery.js';
+import { parseBatteryText, readBattery } from '../../agent/system/battery.js';
 import { HealthCollector } from '../../agent/health/collector.js';
 import { silentLogger } from '../../agent/log.js';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-health-'));
 

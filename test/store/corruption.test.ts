@@ -12,7 +12,7 @@ import { migrate } from '../../agent/store/sqlite-schema.js';
 import { salvageDatabase } from '../../agent/store/sqlite-salvage.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import { SEQ_GAP_AFTER_LOSS } from '../../agent/store/state-keys.js';
-import { quietLogger } from '../../agent/store/silent-logger.js';
+import { silentLogger } from '../../agent/silent-logger.js';
 import { EVENTS_TOPIC, FakeClock, HEALTH_TOPIC, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
 
 const N_EVENTS = 400;
@@ -34,7 +34,7 @@ describe('corruption recovery', () => {
   let dir: string;
   let file: string;
   let clock: FakeClock;
-  const make = () => new SqliteStore({ file, clock: clock.now, limits: UNLIMITED, reserveBytes: 0, logger: quietLogger() });
+  const make = () => new SqliteStore({ file, clock: clock.now, limits: UNLIMITED, reserveBytes: 0, logger: silentLogger() });
 
   beforeEach(() => {
     dir = makeTempDir('earshot-corrupt-');
@@ -144,7 +144,7 @@ describe('corruption recovery', () => {
     const destFile = path.join(dir, 'fresh.db');
     const dest = new Database(destFile);
     migrate(dest);
-    const result = salvageDatabase(file, dest, clock.nowMs, quietLogger());
+    const result = salvageDatabase(file, dest, clock.nowMs, silentLogger());
     dest.close();
     expect(result.salvaged.events).toBe(N_EVENTS);
 

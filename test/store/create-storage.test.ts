@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
 import { createStorage } from '../../agent/store/create-store.js';
 import { storeLimitsFromConfig } from '../../agent/store/limits.js';
-import { quietLogger } from '../../agent/store/silent-logger.js';
+import { silentLogger } from '../../agent/silent-logger.js';
 import { EVENTS_TOPIC, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
 
 describe('createStorage', () => {
@@ -14,7 +14,7 @@ describe('createStorage', () => {
 
   it('puts the database and clips under storage.dataDir and follows the per-label clip switch', async () => {
     const config = validateConfig({ storage: { dataDir: dir, clipFormat: 'wav' }, detection: { labels: { dog: { keepClips: false } } } }, 'test');
-    const { store, clips, retention } = createStorage(config, { logger: quietLogger(), scheduler: { setInterval: () => 1, clearInterval: () => undefined } });
+    const { store, clips, retention } = createStorage(config, { logger: silentLogger(), scheduler: { setInterval: () => 1, clearInterval: () => undefined } });
     store.open();
     await clips.start();
     retention.start();

@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('MemoryStore', (opts) => ({ store: new MemoryStore(opts) }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { Retention, type Scheduler } from '../../agent/store/retention.js';
 import { UNLIMITED } from '../../agent/store/limits.js';
 import type { PruneReason, PruneReport } from '../../agent/store/types.js';

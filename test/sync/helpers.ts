@@ -7,6 +7,9 @@ import { validateConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { newEventId, type Category } from '../../agent/event.js';
 import type { NewEvent, Store } from '../../agent/store/types.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+export { waitFor };
 
 export const DEVICE = 'guardian-07';
 export const PREFIX = 'earshot';
@@ -105,14 +108,6 @@ export class Subscriber {
 
   async close(): Promise<void> {
     await this.client?.endAsync(true).catch(() => undefined);
-  }
-}
-
-export async function waitFor(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { ReconnectBackoff } from '../../agent/sync/backoff.js';
 import { LinkDownError, type LinkError } from '../../agent/sync/broker.js';
 import { LINK_STATE_KEY, parseLinkState } from '../../agent/sync/link-state.js';

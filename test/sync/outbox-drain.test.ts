@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { OutboxDrain } from '../../agent/sync/outbox-drain.js';
 import { RateLimiter } from '../../agent/sync/rate-limiter.js';
 import { FakeBroker } from './fake-broker.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../config/load.js';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { ReplayGuard, requestMac, signRequest } from '../../agent/sync/request-auth.js';
 import { createRequestHandlers, type RequestDeps } from '../../agent/sync/request-handlers.js';
 import { RequestRouter, type RequestAuth } from '../../agent/sync/request-router.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { LINK_STATE_KEY, parseLinkState } from '../../agent/sync/link-state.js';
 import { SyncService } from '../../agent/sync/sync-service.js';
 import { FakeBroker } from './fake-broker.js';

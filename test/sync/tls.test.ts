@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import type { LinkError } from '../../agent/sync/broker.js';
 import { LINK_STATE_KEY, parseLinkState } from '../../agent/sync/link-state.js';
 import { SyncService } from '../../agent/sync/sync-service.js';

@@ -11,7 +11,7 @@ import type { TrackedEvent } from '../../agent/detect/tracker.js';
 import { silentLogger } from '../../agent/log.js';
 import { EventSink } from '../../agent/pipeline/event-sink.js';
 import { SampleRing } from '../../agent/pipeline/sample-ring.js';
-import { MemoryStore } from '../../agent/store/memory-store.js';
+import { MemoryStore } from '../helpers/memory-store.js';
 import { topicsFor } from '../../agent/sync/topics.js';
 import { validateConfig } from '../../config/load.js';
 

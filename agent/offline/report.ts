@@ -2,25 +2,10 @@
  * Output formats of `earshot analyze`: event JSON lines (the contract + file, startSec, endSec),
  * CSV, and Raven selection tables (the format BirdNET and bioacoustic tools exchange).
  */
-import type { EarshotEvent, HeadRef, ModelRef } from '../event.js';
+import type { EarshotEvent, ModelRef } from '../event.js';
+import { eventHeadField, type ScoringHead } from '../detect/scoring-head.js';
 import { newEventId } from '../event.js';
-import type { TrackedEvent } from './tracker.js';
-
-/** A site head as events name it, and the labels it scores. */
-export interface ScoringHead {
-  ref: HeadRef;
-  labels: readonly string[];
-}
-
-/** The `ScoringHead` of a detection stack's head (undefined without one). */
-export function scoringHead(head: { ref: HeadRef; labels: readonly { name: string }[] } | undefined): ScoringHead | undefined {
-  return head ? { ref: { name: head.ref.name, sha256: head.ref.sha256 }, labels: head.labels.map((l) => l.name) } : undefined;
-}
-
-/** The `head` field of an event of `label`: set when the head scored that label. */
-export function eventHeadField(head: ScoringHead | undefined, label: string): { head: HeadRef } | Record<string, never> {
-  return head && head.labels.includes(label) ? { head: { name: head.ref.name, sha256: head.ref.sha256 } } : {};
-}
+import type { TrackedEvent } from '../detect/tracker.js';
 
 export interface OfflineContext {
   device: string;

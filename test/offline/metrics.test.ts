@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelQuality, type ScoredClip } from '../../agent/detect/metrics.js';
+import { labelQuality, type ScoredClip } from '../../agent/offline/metrics.js';
 
 const clip = (cls: string, gunshot: number, durationSec = 4): ScoredClip => ({ cls, durationSec, peaks: { gunshot } });
 const opts = { positivesOf: (c: string) => (c === 'gunshot' ? 'gunshot' : undefined), isBackground: (c: string) => c.startsWith('background'), targetFalseClipRate: 0.1 };

@@ -10,12 +10,12 @@ import { createMelFrontend, nativeRateFactor, type MelFrontend } from '../../dsp
 import { DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
 import type { ModelLabelScore } from '../event.js';
 import type { AlertLabel, ClassMap } from '../../models/classmap.js';
-import type { HeadScorer } from './head-scorer.js';
-import { EventTracker, type TrackedEvent } from './tracker.js';
-import type { Tagger, TaggerWindowScores, VoiceDetector } from './types.js';
-import { gatherWindows, planWindows } from './windows.js';
-import { SpeechTrack } from './speech-track.js';
-import { voiceWanted, windowScores } from './window-score.js';
+import type { HeadScorer } from '../detect/head-scorer.js';
+import { EventTracker, type TrackedEvent } from '../detect/tracker.js';
+import type { Tagger, TaggerWindowScores, VoiceDetector } from '../detect/types.js';
+import { gatherWindows, planWindows } from '../detect/windows.js';
+import { SpeechTrack } from '../detect/speech-track.js';
+import { voiceWanted, windowScores } from '../detect/window-score.js';
 
 export interface AnalyzerOptions {
   frontend: MelFrontend;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Analyzer } from '../../agent/detect/analyzer.js';
+import { Analyzer } from '../../agent/offline/analyzer.js';
 import type { MelBatch, TaggerWindowScores } from '../../agent/detect/types.js';
 import { MN04_FRONTEND } from '../../dsp/frontend-params.js';
 import { createMelFrontend } from '../../dsp/melspec.js';

@@ -4,10 +4,10 @@
  * survives the process and disk quotas do not apply (age retention and the clip quota do; clip
  * files are not touched).
  */
-import type { EarshotEvent } from '../event.js';
-import { contractEvent, eventPayload } from './event-payload.js';
-import { UNLIMITED } from './limits.js';
-import { StateKey } from './state-keys.js';
+import type { EarshotEvent } from '../../agent/event.js';
+import { contractEvent, eventPayload } from '../../agent/store/event-payload.js';
+import { UNLIMITED } from '../../agent/store/limits.js';
+import { StateKey } from '../../agent/store/state-keys.js';
 import {
   DEFAULT_BACKOFF,
   DEFAULT_LEASE_MS,
@@ -32,8 +32,8 @@ import {
   type StoreLimits,
   type StoredClip,
   type StoredEvent,
-} from './types.js';
-import { applyPatch, checkNewEvent, checkPatch, duplicateEvent, eventClosed, noSuchEvent } from './validate.js';
+} from '../../agent/store/types.js';
+import { applyPatch, checkNewEvent, checkPatch, duplicateEvent, eventClosed, noSuchEvent } from '../../agent/store/validate.js';
 
 export interface MemoryStoreOptions {
   clock?: () => number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvLine, CSV_HEADER, offlineEvent, RAVEN_HEADER, ravenTable } from '../../agent/detect/report.js';
+import { csvLine, CSV_HEADER, offlineEvent, RAVEN_HEADER, ravenTable } from '../../agent/offline/report.js';
 import type { TrackedEvent } from '../../agent/detect/tracker.js';
 
 const tracked: TrackedEvent = {
