@@ -26,10 +26,10 @@ import {
   DEFAULT_BACKOFF,
   DEFAULT_LEASE_MS,
   LOSS_KINDS,
-  Priority,
   backoffDelayMs,
   priorityOf,
   type AlertTarget,
+  type Priority,
   type BackoffPolicy,
   type EventPatch,
   type EventQuery,
@@ -238,15 +238,14 @@ export class SqliteStore implements Store {
     return this.write('put event', 'failedWrites', () => this.insertNewEvent(input, 'closed', opts.alert));
   }
 
-  updateEvent(id: string, patch: EventPatch, opts: { alert?: AlertTarget } = {}): EarshotEvent {
+  updateEvent(id: string, patch: EventPatch): EarshotEvent {
     checkPatch(patch, id);
-    return this.write('update event', opts.alert ? 'failedWrites' : undefined, () =>
+    return this.write('update event', undefined, () =>
       this.tx(() => {
         const { row, event } = this.openRow(id);
         const next = applyPatch(event, patch);
         this.saveEvent(next, 'open');
         if (row.alert === 'queued') this.stmts.refreshPayload.run(eventPayload(next), id);
-        else if (opts.alert) this.enqueueInTx(next, row.alert, opts.alert);
         return next;
       }),
     );
@@ -301,17 +300,10 @@ export class SqliteStore implements Store {
 
   // --- health -------------------------------------------------------------------------------
 
-  recordHealth(sample: HealthSample, opts: { publish?: AlertTarget } = {}): void {
+  recordHealth(sample: HealthSample): void {
     const atMs = Date.parse(sample.at);
     const data = JSON.stringify(sample.data);
-    this.write('record health', 'failedWrites', () =>
-      this.tx(() => {
-        const healthId = this.stmts.insertHealth.run(sample.at, Number.isFinite(atMs) ? atMs : this.clock(), data).lastInsertRowid;
-        if (opts.publish) {
-          this.stmts.insertOutbox.run({ kind: 'health', event_id: null, health_id: healthId, topic: opts.publish.topic, payload: data, priority: Priority.health, seq: null, now: this.clock() });
-        }
-      }),
-    );
+    this.write('record health', 'failedWrites', () => this.stmts.insertHealth.run(sample.at, Number.isFinite(atMs) ? atMs : this.clock(), data));
   }
 
   // --- outbox -------------------------------------------------------------------------------

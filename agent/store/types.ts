@@ -20,7 +20,10 @@ export const Priority = {
   threatAlert: 0,
   /** Alerts of every other event. */
   eventAlert: 1,
-  /** Health samples. */
+  /**
+   * Health samples: no longer enqueued (health is published retained, outside the outbox), kept so
+   * a database written by an older version still drains its health rows, last.
+   */
   health: 2,
 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
@@ -33,7 +36,7 @@ export type EventPatch = Partial<Pick<EarshotEvent, 'confidence' | 'end' | 'mode
 
 /** Where an alert goes. The store does not know the MQTT configuration; the caller names the topic. */
 export interface AlertTarget {
-  /** `<prefix>/<device>/events` for events, `<prefix>/<device>/health` for health. */
+  /** `<prefix>/<device>/events`. */
   topic: string;
 }
 
@@ -82,6 +85,7 @@ export interface EventQuery {
 /** One leased outbox message. `id` is what ack/nack take. */
 export interface OutboxMessage {
   id: number;
+  /** 'health' only for rows an older version enqueued: published as they are, then gone. */
   kind: 'event' | 'health';
   /** The event this alert is about (kind 'event'). */
   eventId?: string;
@@ -176,12 +180,8 @@ export interface Store {
 
   /** Records a new open event: allocates its `seq`; enqueues nothing. One transaction. */
   openEvent(event: NewEvent): EarshotEvent;
-  /**
-   * Changes an open event. With `alert`, also enqueues its alert now (a threat's first confident
-   * update, so rangers are not kept waiting by a long event), in the same transaction. An alert
-   * already enqueued and not leased yet gets the updated event as its payload.
-   */
-  updateEvent(id: string, patch: EventPatch, opts?: { alert?: AlertTarget }): EarshotEvent;
+  /** Changes an open event. An alert already enqueued and not leased yet gets the updated event as its payload. */
+  updateEvent(id: string, patch: EventPatch): EarshotEvent;
   /**
    * Closes an event and, with `alert`, enqueues its alert in the same transaction. An event gets
    * at most one alert: if one was enqueued earlier and has not been leased yet, its payload is
@@ -199,8 +199,8 @@ export interface Store {
   getEventBySeq(seq: number): StoredEvent | undefined;
   listEvents(query?: EventQuery): StoredEvent[];
 
-  /** Stores a health sample and, with `publish`, enqueues it at health priority. */
-  recordHealth(sample: HealthSample, opts?: { publish?: AlertTarget }): void;
+  /** Stores a health sample (history for `earshot status` and diagnosis; never enqueued). */
+  recordHealth(sample: HealthSample): void;
 
   /**
    * Up to `n` messages to publish, by priority then seq (oldest first), skipping those waiting for

@@ -12,11 +12,11 @@ import {
   DEFAULT_BACKOFF,
   DEFAULT_LEASE_MS,
   LOSS_KINDS,
-  Priority,
   backoffDelayMs,
   priorityOf,
   type AlertState,
   type AlertTarget,
+  type Priority,
   type BackoffPolicy,
   type EventPatch,
   type EventQuery,
@@ -52,13 +52,11 @@ interface EventEntry {
 
 interface OutboxEntry {
   id: number;
-  kind: 'event' | 'health';
-  eventId?: string;
-  healthId?: number;
+  eventId: string;
   topic: string;
   payload: string;
   priority: Priority;
-  seq?: number;
+  seq: number;
   attempts: number;
   nextAttemptMs: number;
   leaseUntilMs?: number;
@@ -110,12 +108,11 @@ export class MemoryStore implements Store {
     return this.insert(input, 'closed', opts.alert);
   }
 
-  updateEvent(id: string, patch: EventPatch, opts: { alert?: AlertTarget } = {}): EarshotEvent {
+  updateEvent(id: string, patch: EventPatch): EarshotEvent {
     checkPatch(patch, id);
     const entry = this.openEntry(id);
     this.change(entry, patch, 'open');
     if (entry.alert === 'queued') this.refresh(entry);
-    else if (opts.alert) this.enqueue(entry, opts.alert);
     return this.withClip(entry);
   }
 
@@ -165,14 +162,10 @@ export class MemoryStore implements Store {
     return entries.map((e) => this.stored(e));
   }
 
-  recordHealth(sample: HealthSample, opts: { publish?: AlertTarget } = {}): void {
+  recordHealth(sample: HealthSample): void {
     this.assertOpen();
-    const id = this.nextHealthId++;
     const atMs = Date.parse(sample.at);
-    this.health.set(id, { at: sample.at, data: structuredClone(sample.data), atMs: Number.isFinite(atMs) ? atMs : this.clock() });
-    if (opts.publish) {
-      this.addOutbox({ kind: 'health', healthId: id, topic: opts.publish.topic, payload: JSON.stringify(sample.data), priority: Priority.health });
-    }
+    this.health.set(this.nextHealthId++, { at: sample.at, data: structuredClone(sample.data), atMs: Number.isFinite(atMs) ? atMs : this.clock() });
   }
 
   lease(n: number): OutboxMessage[] {
@@ -181,13 +174,11 @@ export class MemoryStore implements Store {
     const now = this.clock();
     const ready = [...this.outbox.values()]
       .filter((m) => (m.leaseUntilMs === undefined ? m.nextAttemptMs <= now : m.leaseUntilMs <= now))
-      .sort((a, b) => a.priority - b.priority || (a.seq ?? 0) - (b.seq ?? 0) || a.id - b.id)
+      .sort((a, b) => a.priority - b.priority || a.seq - b.seq || a.id - b.id)
       .slice(0, Math.floor(n));
     return ready.map((m) => {
       m.leaseUntilMs = now + this.leaseMs;
-      const msg: OutboxMessage = { id: m.id, kind: m.kind, topic: m.topic, payload: m.payload, priority: m.priority, attempts: m.attempts, createdAt: new Date(m.createdMs).toISOString() };
-      if (m.eventId !== undefined) msg.eventId = m.eventId;
-      if (m.seq !== undefined) msg.seq = m.seq;
+      const msg: OutboxMessage = { id: m.id, kind: 'event', eventId: m.eventId, topic: m.topic, payload: m.payload, priority: m.priority, seq: m.seq, attempts: m.attempts, createdAt: new Date(m.createdMs).toISOString() };
       return msg;
     });
   }
@@ -201,7 +192,7 @@ export class MemoryStore implements Store {
       if (!m) continue;
       this.outbox.delete(id);
       acked++;
-      const entry = m.eventId === undefined ? undefined : this.events.get(m.eventId);
+      const entry = this.events.get(m.eventId);
       if (entry) {
         entry.alert = 'delivered';
         entry.deliveredMs = now;
@@ -245,9 +236,8 @@ export class MemoryStore implements Store {
         report.eventsDeleted++;
       }
     }
-    const inOutbox = new Set([...this.outbox.values()].map((m) => m.healthId));
     for (const [id, h] of this.health) {
-      if (h.atMs < cutoff && !inOutbox.has(id)) {
+      if (h.atMs < cutoff) {
         this.health.delete(id);
         report.healthDeleted++;
       }
@@ -362,7 +352,7 @@ export class MemoryStore implements Store {
   private enqueue(entry: EventEntry, target: AlertTarget): boolean {
     if (entry.alert !== 'pending') return false;
     const event = this.withClip(entry);
-    this.addOutbox({ kind: 'event', eventId: event.id, topic: target.topic, payload: eventPayload(event), priority: priorityOf(event), seq: event.seq });
+    this.addOutbox({ eventId: event.id, topic: target.topic, payload: eventPayload(event), priority: priorityOf(event), seq: event.seq });
     entry.alert = 'queued';
     return true;
   }

@@ -13,7 +13,8 @@ import { salvageDatabase } from '../../agent/store/sqlite-salvage.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import { SEQ_GAP_AFTER_LOSS } from '../../agent/store/state-keys.js';
 import { silentLogger } from '../../agent/silent-logger.js';
-import { EVENTS_TOPIC, FakeClock, HEALTH_TOPIC, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
+import { EVENTS_TOPIC, FakeClock, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
+import { enqueueLegacyHealth } from './legacy-health.js';
 
 const N_EVENTS = 400;
 
@@ -57,7 +58,7 @@ describe('corruption recovery', () => {
     const withClip = [...events.values()][10]!;
     store.attachClip(withClip.id, { path: '/data/clips/a.flac', format: 'flac', durationMs: 6000, sha256: 'ab', bytes: 1000 });
     events.set(withClip.id, store.getEvent(withClip.id)!.event);
-    store.recordHealth({ at: new Date(clock.nowMs).toISOString(), data: { ok: true } }, { publish: HEALTH_TOPIC });
+    enqueueLegacyHealth(file, clock.nowMs, { ok: true });
     store.close(); // checkpoints: everything is in the main file now
     return events;
   }
@@ -116,7 +117,7 @@ describe('corruption recovery', () => {
     // Every salvaged row is exactly what was written: damage never comes back as data.
     for (const s of salvaged) expect(s.event).toEqual(original.get(s.event.id));
 
-    // The outbox still holds every surviving undelivered alert, and the health sample.
+    // The outbox still holds every surviving undelivered alert, and the (legacy) health row.
     const leased = store.lease(10_000);
     const queued = salvaged.filter((s) => s.alert === 'queued').map((s) => s.event.id).sort();
     expect(leased.filter((m) => m.kind === 'event').map((m) => m.eventId).sort()).toEqual(queued);

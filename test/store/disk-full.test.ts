@@ -17,6 +17,7 @@ import { Retention } from '../../agent/store/retention.js';
 import { SqliteStore, RESERVE_FILE } from '../../agent/store/sqlite-store.js';
 import type { Store } from '../../agent/store/types.js';
 import { EVENTS_TOPIC, FakeClock, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
+import { enqueueLegacyHealth } from './legacy-health.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -164,7 +165,7 @@ describe('free disk below the floor (injected statfs, real clip files)', () => {
     store.ack(store.lease(1).map((m) => m.id));
     const dog = store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
     const gun = store.putEvent(makeEvent({ label: 'gunshot' }), { alert: EVENTS_TOPIC });
-    store.recordHealth({ at: new Date(clock.nowMs).toISOString(), data: { x: 1 } }, { publish: { topic: 'h' } });
+    enqueueLegacyHealth(path.join(dir, 'events.db'), clock.nowMs, { x: 1 });
     // The disk stays full whatever is deleted (someone else filled it): everything goes, in order, counted.
     freeBytes = 1 * MiB;
     const report = store.prune('periodic');

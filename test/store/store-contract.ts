@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataError } from '../../agent/errors.js';
 import { UNLIMITED } from '../../agent/store/limits.js';
 import { backoffDelayMs, Priority, type BackoffPolicy, type Store, type StoreLimits } from '../../agent/store/types.js';
-import { EVENTS_TOPIC, FakeClock, HEALTH_TOPIC, T0, makeEvent } from './helpers.js';
+import { EVENTS_TOPIC, FakeClock, T0, makeEvent } from './helpers.js';
 import { thrownBy } from '../helpers/errors.js';
 
 export interface StoreFactoryOptions {
@@ -164,9 +164,10 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         expectDataError(() => store.enqueueAlert('nope', EVENTS_TOPIC), 'store.no-such-event');
       });
 
-      it('a threat can alert on its first confident update; closing then refreshes that alert instead of adding one', () => {
+      it('a threat alerts when it opens; an update and the close then refresh that alert instead of adding one', () => {
         const e = store.openEvent(makeEvent({ label: 'chainsaw' }));
-        store.updateEvent(e.id, { confidence: 0.7 }, { alert: EVENTS_TOPIC });
+        store.enqueueAlert(e.id, EVENTS_TOPIC);
+        store.updateEvent(e.id, { confidence: 0.7 });
         expect(store.getEvent(e.id)).toMatchObject({ state: 'open', alert: 'queued' });
         const end = new Date(T0 + 60_000).toISOString();
         store.closeEvent(e.id, { confidence: 0.96, end }, { alert: EVENTS_TOPIC });
@@ -177,7 +178,8 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
 
       it('an alert already leased keeps its payload and is not enqueued again on close', () => {
         const e = store.openEvent(makeEvent());
-        store.updateEvent(e.id, { confidence: 0.7 }, { alert: EVENTS_TOPIC });
+        store.updateEvent(e.id, { confidence: 0.7 });
+        store.enqueueAlert(e.id, EVENTS_TOPIC);
         const [m] = store.lease(1);
         store.closeEvent(e.id, { confidence: 0.99 }, { alert: EVENTS_TOPIC });
         expect(JSON.parse(m!.payload).confidence).toBe(0.7);
@@ -206,23 +208,20 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
     });
 
     describe('outbox', () => {
-      it('leases by priority (threat alerts, other events, health), then by seq', () => {
+      it('leases by priority (threat alerts, then other events), then by seq', () => {
         const dog = store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
         const gun = store.putEvent(makeEvent({ label: 'gunshot' }), { alert: EVENTS_TOPIC });
-        store.recordHealth({ at: new Date(T0).toISOString(), data: { cpuTempC: 51 } }, { publish: HEALTH_TOPIC });
         const saw = store.putEvent(makeEvent({ label: 'chainsaw' }), { alert: EVENTS_TOPIC });
         const voice = store.putEvent(makeEvent({ label: 'human_voice' }), { alert: EVENTS_TOPIC });
-        const order = store.lease(10).map((m) => m.eventId ?? m.kind);
-        expect(order).toEqual([gun.id, saw.id, dog.id, voice.id, 'health']);
+        const leased = store.lease(10);
+        expect(leased.map((m) => m.eventId)).toEqual([gun.id, saw.id, dog.id, voice.id]);
+        expect(leased.map((m) => m.priority)).toEqual([Priority.threatAlert, Priority.threatAlert, Priority.eventAlert, Priority.eventAlert]);
       });
 
-      it('health samples are published as given, at priority 2', () => {
-        store.recordHealth({ at: new Date(T0).toISOString(), data: { cpuTempC: 51, queue: 3 } }, { publish: HEALTH_TOPIC });
-        store.recordHealth({ at: new Date(T0).toISOString(), data: { cpuTempC: 52 } });
-        const [m, ...rest] = store.lease(10);
-        expect(rest).toEqual([]);
-        expect(m).toMatchObject({ kind: 'health', topic: HEALTH_TOPIC.topic, priority: Priority.health });
-        expect(JSON.parse(m!.payload)).toEqual({ cpuTempC: 51, queue: 3 });
+      it('health samples are stored, never enqueued (health is published outside the outbox)', () => {
+        store.recordHealth({ at: new Date(T0).toISOString(), data: { cpuTempC: 51, queue: 3 } });
+        expect(store.lease(10)).toEqual([]);
+        expect(store.storeHealth().outbox.depth).toBe(0);
       });
 
       it('lease(n) returns at most n and never re-leases a message before the lease times out', () => {
@@ -327,16 +326,17 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         const old = store.putEvent(makeEvent({ startMs: T0 }), { alert: EVENTS_TOPIC });
         const oldUndelivered = store.putEvent(makeEvent({ startMs: T0, label: 'dog' }), { alert: EVENTS_TOPIC });
         store.recordHealth({ at: new Date(T0).toISOString(), data: { n: 1 } });
-        store.recordHealth({ at: new Date(T0).toISOString(), data: { n: 2 } }, { publish: HEALTH_TOPIC });
+        store.recordHealth({ at: new Date(T0).toISOString(), data: { n: 2 } });
         store.ack(store.lease(1).map((m) => m.id)); // the old threat alert delivered
         clock.advance(31 * DAY);
+        store.recordHealth({ at: new Date(clock.nowMs).toISOString(), data: { n: 3 } });
         const recent = store.putEvent(makeEvent({ startMs: clock.nowMs }), { alert: EVENTS_TOPIC });
         const report = store.prune('periodic');
-        expect(report).toMatchObject({ eventsDeleted: 1, healthDeleted: 1 });
+        expect(report).toMatchObject({ eventsDeleted: 1, healthDeleted: 2 });
         expect(store.getEvent(old.id)).toBeUndefined();
         expect(store.getEvent(oldUndelivered.id)).toBeDefined();
         expect(store.getEvent(recent.id)).toBeDefined();
-        expect(store.storeHealth().outbox.depth).toBe(3);
+        expect(store.storeHealth().outbox.depth).toBe(2);
         expect(store.storeHealth().lastPrune).toMatchObject({ reason: 'periodic', eventsDeleted: 1 });
       });
 
@@ -363,10 +363,10 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         store.putEvent(makeEvent(), { alert: EVENTS_TOPIC });
         store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
         store.openEvent(makeEvent());
-        store.recordHealth({ at: new Date(T0).toISOString(), data: {} }, { publish: HEALTH_TOPIC });
+        store.recordHealth({ at: new Date(T0).toISOString(), data: {} });
         store.lease(1);
         const h = store.storeHealth();
-        expect(h.outbox).toEqual({ depth: 3, byPriority: { 0: 1, 1: 1, 2: 1 }, leased: 1, oldest: new Date(T0).toISOString() });
+        expect(h.outbox).toEqual({ depth: 2, byPriority: { 0: 1, 1: 1, 2: 0 }, leased: 1, oldest: new Date(T0).toISOString() });
         expect(h.events).toEqual({ total: 3, open: 1 });
         expect(h.clips).toEqual({ count: 0, bytes: 0 });
         expect(h.corruptionRecovered).toBeUndefined();

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openEventReader } from '../../agent/store/event-reader.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import { Priority } from '../../agent/store/types.js';
-import { EVENTS_TOPIC, FakeClock, HEALTH_TOPIC, T0, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
+import { EVENTS_TOPIC, FakeClock, T0, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
+import { enqueueLegacyHealth } from './legacy-health.js';
 
 describe('SyncQueries (read-only, for `earshot sync status`)', () => {
   let dir: string;
@@ -36,7 +37,7 @@ describe('SyncQueries (read-only, for `earshot sync status`)', () => {
     const saw = store.putEvent(makeEvent({ label: 'chainsaw' }), { alert: EVENTS_TOPIC });
     clock.advance(1000);
     store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
-    store.recordHealth({ at: new Date(T0).toISOString(), data: { ok: 1 } }, { publish: HEALTH_TOPIC });
+    enqueueLegacyHealth(file, clock.nowMs, { ok: 1 });
     const [first] = store.lease(1);
     store.ack([first!.id]); // the gunshot
     const [second] = store.lease(1);
