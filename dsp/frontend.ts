@@ -1,20 +1,25 @@
 /**
- * The capture-side front end: PCM chunks at the device's rate in, log-mel frames out.
- * int16 → float (x/32768), streaming resampler to the model rate, streaming log-mel. Every
- * stage is chunking-invariant, so the frames equal melspec(resample(whole recording)).
+ * The capture-side front end: float samples at the device's rate in, model-rate samples and
+ * log-mel frames out: a streaming resampler to the model rate, then the streaming log-mel.
+ * Every stage is chunking-invariant, so the frames equal melspec(resample(whole recording)).
  */
 import type { FrontendParams } from './frontend-params.js';
 import { createMelFrontend, type FrameSink, type MelFrontend } from './melspec.js';
-import { createResampler, type Resampler, type ResamplerOptions } from './resample.js';
+import { createResampler, type ResamplerOptions } from './resample.js';
+
+export interface FrontendSink {
+  /** Model-rate samples as they leave the resampler, before the frames they complete; a view reused after the call. */
+  samples?: (samples: Float32Array) => void;
+  frame: FrameSink;
+}
 
 export interface StreamingFrontend {
   readonly inputRate: number;
   readonly mel: MelFrontend;
-  /** Feed mono PCM (int16 or float in [-1, 1)) at inputRate; frames go to `sink` as they complete. */
-  push(samples: Int16Array | Float32Array, sink: FrameSink): number;
-  /** End of the recording: the remaining frames. Then ready for a new one. */
-  flush(sink: FrameSink): number;
-  reset(): void;
+  /** Feeds mono samples in [-1, 1] at inputRate; returns the frames completed. */
+  push(samples: Float32Array, sink: FrontendSink): number;
+  /** End of the recording: the remaining samples and frames. Then ready for a new one. */
+  flush(sink: FrontendSink): number;
 }
 
 export function createStreamingFrontend(
@@ -24,37 +29,26 @@ export function createStreamingFrontend(
 ): StreamingFrontend {
   const mel = options.mel ?? createMelFrontend(params);
   const stream = mel.createStream();
-  const resampler: Resampler = createResampler(inputRate, params.sampleRate, options.resampler);
-  let scratch = new Float32Array(4096);
+  const resampler = createResampler(inputRate, params.sampleRate, options.resampler);
   let resampled = new Float32Array(4096);
 
-  function toFloat(samples: Int16Array | Float32Array): Float32Array {
-    if (samples instanceof Float32Array) return samples;
-    if (scratch.length < samples.length) scratch = new Float32Array(samples.length);
-    for (let i = 0; i < samples.length; i++) scratch[i] = samples[i] / 32768;
-    return scratch.subarray(0, samples.length);
-  }
-
-  function room(n: number): Float32Array {
-    if (resampled.length < n) resampled = new Float32Array(n);
-    return resampled;
+  function emit(y: Float32Array, sink: FrontendSink): number {
+    if (y.length === 0) return 0;
+    sink.samples?.(y);
+    return stream.push(y, sink.frame);
   }
 
   return {
     inputRate,
     mel,
     push(samples, sink) {
-      const x = toFloat(samples);
-      const y = resampler.push(x, room(resampler.maxOutput(x.length)));
-      return stream.push(y, sink);
+      const room = resampler.maxOutput(samples.length);
+      if (resampled.length < room) resampled = new Float32Array(room);
+      return emit(resampler.push(samples, resampled), sink);
     },
     flush(sink) {
-      const y = resampler.flush(); // once per recording: allocating here is fine
-      return stream.push(y, sink) + stream.flush(sink);
-    },
-    reset() {
-      resampler.reset();
-      stream.reset();
+      // Both stages reset themselves when flushed. Once per recording: allocating here is fine.
+      return emit(resampler.flush(), sink) + stream.flush(sink.frame);
     },
   };
 }

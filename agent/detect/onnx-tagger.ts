@@ -84,11 +84,6 @@ export class OnnxTagger implements Tagger {
     return run;
   }
 
-  /** `WindowTagger` of the analyzer: per-window probabilities for `[batch][1][nMels][frames]`. */
-  async tag(input: Float32Array, batch: number, frames: number): Promise<Float32Array[]> {
-    return (await this.score({ data: input, batch, frames })).map((s) => s.probabilities);
-  }
-
   /** New calls fail at once; calls already queued finish; then the session is released. */
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);

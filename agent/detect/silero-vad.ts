@@ -8,13 +8,12 @@
  *
  * Silero v5 reads 512-sample frames at 16 kHz, each preceded by the last 64 samples of the
  * previous frame (the "context"), and carries a [2,1,128] recurrent state from frame to frame.
- * Both live here, so consecutive calls to `process` behave as one long stream. Input at another
- * rate (the 32 kHz model rate) goes through the dsp resampler first, also streaming.
+ * Both live here, so consecutive calls to `process` behave as one long stream. Input is at 16 kHz:
+ * SpeechTrack resamples other rates on the detector's frame grid.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createResampler, type Resampler } from '../../dsp/resample.js';
 import { UnavailableError } from '../errors.js';
 import type { CreateSession, SessionLike } from './onnx-tagger.js';
 import type { VoiceDetector } from './types.js';
@@ -42,34 +41,9 @@ export function sileroModelPath(file = SILERO_MODEL_FILE): string {
 }
 
 export interface SileroVadOptions {
-  /** Rate of the samples given to `process` (default 16000; 32000 for model-rate audio). */
-  inputRate?: number;
   modelPath?: string;
   threads?: number;
   createSession?: CreateSession;
-}
-
-export interface SpeechSummary {
-  frames: number;
-  /** Share of frames with probability ≥ threshold. */
-  fractionAbove: number;
-  max: number;
-  mean: number;
-}
-
-/** Summary of per-frame speech probabilities. */
-export function summarizeSpeech(probs: ArrayLike<number>, threshold = 0.5): SpeechSummary {
-  let above = 0;
-  let max = 0;
-  let sum = 0;
-  for (let i = 0; i < probs.length; i++) {
-    const p = probs[i];
-    if (p >= threshold) above++;
-    if (p > max) max = p;
-    sum += p;
-  }
-  const n = probs.length;
-  return { frames: n, fractionAbove: n ? above / n : 0, max, mean: n ? sum / n : 0 };
 }
 
 export class SileroVad implements VoiceDetector {
@@ -77,7 +51,6 @@ export class SileroVad implements VoiceDetector {
   /** Samples per VAD frame at 16 kHz (32 ms). */
   readonly frameSamples = FRAME;
   private session: SessionLike | undefined;
-  private resampler: Resampler | undefined;
   private readonly state = new Float32Array(STATE);
   /** [context | frame]: the model input, rebuilt for each frame. */
   private readonly input = new Float32Array(CONTEXT + FRAME);
@@ -90,8 +63,6 @@ export class SileroVad implements VoiceDetector {
 
   async open(): Promise<void> {
     if (this.session) return;
-    const inputRate = this.opts.inputRate ?? RATE;
-    this.resampler = inputRate === RATE ? undefined : createResampler(inputRate, RATE);
     const create: CreateSession = this.opts.createSession ?? ((p, o) => ort.InferenceSession.create(p, o));
     this.session = await create(this.opts.modelPath ?? sileroModelPath(), {
       intraOpNumThreads: this.opts.threads ?? 1,
@@ -106,7 +77,7 @@ export class SileroVad implements VoiceDetector {
   }
 
   /**
-   * Speech probability (0–1) of every frame completed by `samples` (at `inputRate`); the rest
+   * Speech probability (0–1) of every frame completed by `samples` (16 kHz); the rest
    * waits for the next call. Calls are serialised: the state must see frames in order.
    */
   process(samples: Float32Array): Promise<Float32Array> {
@@ -117,20 +88,10 @@ export class SileroVad implements VoiceDetector {
     return run;
   }
 
-  /**
-   * How much of `window` is speech: the share of its frames with probability ≥ 0.5. State is
-   * carried over from earlier calls, so feed consecutive audio (or `reset()` first for a
-   * window that stands alone).
-   */
-  async speechScore(window: Float32Array, threshold = 0.5): Promise<number> {
-    return summarizeSpeech(await this.process(window), threshold).fractionAbove;
-  }
-
   reset(): void {
     this.state.fill(0);
     this.input.fill(0);
     this.pending = 0;
-    this.resampler?.reset();
   }
 
   async close(): Promise<void> {
@@ -140,8 +101,7 @@ export class SileroVad implements VoiceDetector {
     await session?.release();
   }
 
-  private async run(session: SessionLike, samples: Float32Array): Promise<Float32Array> {
-    const audio = this.resampler ? this.resampler.push(samples) : samples;
+  private async run(session: SessionLike, audio: Float32Array): Promise<Float32Array> {
     const probs: number[] = [];
     let i = 0;
     while (i < audio.length) {

@@ -7,6 +7,9 @@
  * the detector's state instead of starting cold. After a stretch nobody asked about, the state
  * starts fresh. Input at another rate (8 kHz recordings, the 32 kHz model rate) is resampled per
  * stretch.
+ *
+ * A detector carries one stream's state: a track resets it before its first stretch (and after
+ * `reset()`), so tracks may share a detector one after another, not interleaved.
  */
 import { createResampler, VOICE_RESAMPLING, type Resampler } from '../../dsp/resample.js';
 import type { VoiceDetector } from './types.js';
@@ -16,13 +19,12 @@ export type TrackVoice = Pick<VoiceDetector, 'process' | 'reset' | 'sampleRate' 
 /** Probability at or above which a voice frame counts as speech. */
 export const SPEECH_PROBABILITY = 0.5;
 
-/** The track that used a detector last: another track's use breaks the carried state. */
-const lastUser = new WeakMap<TrackVoice, SpeechTrack>();
-
 export class SpeechTrack {
   /** Speech probability of voice frames base, base + 1, ... (only frames still needed). */
   private probs: number[] = [];
   private base = 0;
+  /** The detector's state is not this track's yet (new track, or after `reset()`). */
+  private fresh = true;
   private readonly resampler: Resampler | undefined;
   /** Input samples per voice-rate sample step that keeps both grids aligned (2 for 32 → 16 kHz). */
   private readonly step: number;
@@ -51,8 +53,9 @@ export class SpeechTrack {
     if (last < first) return 0;
 
     let next = this.base + this.probs.length;
-    if (first < this.base || next < first) {
-      // A gap (or a step back): the carried state no longer belongs to this audio.
+    if (this.fresh || first < this.base || next < first) {
+      // A gap (or a step back, or a first stretch): the carried state does not belong to this audio.
+      this.fresh = false;
       this.probs = [];
       this.base = first;
       next = first;
@@ -62,8 +65,6 @@ export class SpeechTrack {
       this.base = first;
     }
     if (next <= last) {
-      if (lastUser.get(this.voice) !== this) this.voice.reset();
-      lastUser.set(this.voice, this);
       const probs = await this.voice.process(this.voiceSamples(window, start, next * F, (last + 1) * F));
       for (const p of probs) this.probs.push(p);
     }
@@ -77,7 +78,7 @@ export class SpeechTrack {
   reset(): void {
     this.probs = [];
     this.base = 0;
-    lastUser.delete(this.voice);
+    this.fresh = true;
   }
 
   /** Voice-rate samples [from, to) of the stream, taken from `window` (which covers them). */

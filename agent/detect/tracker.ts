@@ -138,9 +138,4 @@ export class EventTracker {
     }
     return changes;
   }
-
-  /** Events open now. */
-  openEvents(): TrackedEvent[] {
-    return [...this.states.values()].flatMap((s) => (s.open ? [{ ...s.open }] : []));
-  }
 }

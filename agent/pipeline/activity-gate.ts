@@ -10,7 +10,12 @@
  * Everything else (steady noise and near-silence) scores 0 for every label.
  */
 import { createFeatureExtractor, type FeatureExtractor } from '../../dsp/features.js';
-import type { ActivityGate } from './live-pipeline.js';
+
+/** Decides, per window, whether inference runs. */
+export interface ActivityGate {
+  /** False: skip inference for this window (it scores 0 for every label). */
+  active(window: Float32Array, sampleRate: number): boolean;
+}
 
 export interface ActivityGateSettings {
   loudDbfs: number;
@@ -32,16 +37,11 @@ export interface GateDecision {
 export class FeatureActivityGate implements ActivityGate {
   private extractor?: FeatureExtractor;
   private rate = 0;
-  checked = 0;
-  skipped = 0;
 
   constructor(private readonly settings: ActivityGateSettings = DEFAULT_GATE) {}
 
   active(window: Float32Array, sampleRate: number): boolean {
-    const d = this.decide(window, sampleRate);
-    this.checked++;
-    if (!d.active) this.skipped++;
-    return d.active;
+    return this.decide(window, sampleRate).active;
   }
 
   decide(window: Float32Array, sampleRate: number): GateDecision {

@@ -1,38 +1,41 @@
 /**
- * The live detection pipeline: mono PCM at the capture rate → gain → resampler → sample ring
- * (pre-roll) → streaming log-mel → windows → bounded queue → tagger (+ gated voice, + site head)
- * → the shared window scoring → EventTracker → changes out.
+ * The live detection pipeline, composed of one-job parts:
+ *   LiveInput      capture PCM → gain → resampler → sample ring (pre-roll) → log-mel frames
+ *   WindowCutter   frames → model windows (the cut the offline Analyzer makes: detect/windows.ts)
+ *   InferenceQueue bounded; drops the oldest window when inference falls behind
+ *   WindowScorer   tagger (+ activity gate, + gated voice, + site head) → scores → EventTracker
+ *   SegmentClock   sample indices → wall-clock ms
  *
- * Capture calls `push` synchronously and it never waits for inference: complete windows go into a
- * bounded queue that an async worker drains; when inference falls behind, the oldest windows are
- * dropped and counted. The stream is cut into segments at every capture gap: the tail of a
- * segment is scored like `planWindows` scores the end of a file, and open events are closed, so
- * a segment yields the events the offline Analyzer finds in the same audio.
- *
- * Times: the tracker works in model-rate sample indices; each segment is anchored to the wall
- * clock at its first sample, so event times are sample counts from that anchor.
+ * Capture calls `push` synchronously and it never waits for inference. The stream is cut into
+ * segments at every capture gap: the tail of a segment is scored like the end of a file, and
+ * open events are closed, so a segment yields the events the offline Analyzer finds in the same
+ * audio. The tracker works in model-rate sample indices of the ring.
  */
-import type { MelFrontend, MelStream } from '../../dsp/melspec.js';
-import { createResampler, DETECTION_RESAMPLING, type Resampler } from '../../dsp/resample.js';
-import type { AlertLabel, ClassMap } from '../../models/classmap.js';
-import { activeLabels } from '../offline/analyzer.js';
+import { createStreamingFrontend } from '../../dsp/frontend.js';
+import type { MelFrontend } from '../../dsp/melspec.js';
+import { DETECTION_RESAMPLING } from '../../dsp/resample.js';
+import type { ClassMap } from '../../models/classmap.js';
+import { activeLabels } from '../detect/active-labels.js';
 import type { HeadScorer } from '../detect/head-scorer.js';
+import { SpeechTrack, type TrackVoice } from '../detect/speech-track.js';
 import { EventTracker, type EventChange } from '../detect/tracker.js';
 import type { Tagger } from '../detect/types.js';
-import { SpeechTrack, type TrackVoice } from '../detect/speech-track.js';
-import { voiceWanted, windowScores } from '../detect/window-score.js';
+import { WindowScorer, type ScorerWindow } from '../detect/window-scorer.js';
+import { closeAfterHops, windowGrid, windowSamples } from '../detect/windows.js';
 import type { Logger } from '../log.js';
+import type { ActivityGate } from './activity-gate.js';
+import { InferenceQueue } from './inference-queue.js';
+import { LiveInput } from './live-input.js';
 import { SampleRing } from './sample-ring.js';
+import { SegmentClock } from './segment-clock.js';
+import { WindowCutter, type CutWindow } from './window-cutter.js';
+
+export type { ActivityGate } from './activity-gate.js';
 
 export interface LiveChange extends EventChange {
   /** Wall-clock ms of the event's first and last sample. */
   startMs: number;
   endMs: number;
-}
-
-export interface ActivityGate {
-  /** False: skip inference for this window (it scores 0 for every label). */
-  active(window: Float32Array, sampleRate: number): boolean;
 }
 
 export interface LivePipelineOptions {
@@ -58,16 +61,6 @@ export interface LivePipelineOptions {
   logger: Logger;
 }
 
-interface WindowJob {
-  kind: 'window';
-  segment: number;
-  startSample: number;
-  endSample: number;
-  frames: number;
-  data: Float32Array;
-}
-type Job = WindowJob | { kind: 'segmentEnd'; segment: number };
-
 export interface PipelineStats {
   windowsQueued: number;
   windowsScored: number;
@@ -79,212 +72,118 @@ export interface PipelineStats {
   inferenceMs: number;
 }
 
+/** A window in the queue: its segment and ring sample indices. */
+interface LiveWindow extends ScorerWindow {
+  segment: number;
+}
+
 export class LivePipeline {
-  readonly labels: AlertLabel[];
   readonly modelRate: number;
   readonly ring: SampleRing;
-  private readonly resampler: Resampler;
-  /** Voice evidence over the model-rate ring, each voice frame computed once. */
-  private readonly speech: SpeechTrack | undefined;
-  private readonly mel: MelStream;
-  private readonly nMels: number;
-  private readonly hop: number;
-  private readonly windowFrames: number;
-  private readonly hopFrames: number;
-  private readonly frameRing: Float32Array;
-  private readonly frameCap: number;
-  private readonly gain: number;
-  private readonly tracker: EventTracker;
-  private readonly clock: () => number;
+  private readonly input: LiveInput;
+  private readonly cutter: WindowCutter;
+  private readonly queue: InferenceQueue<LiveWindow, number>;
+  private readonly scorer: WindowScorer<LiveWindow>;
+  private readonly times: SegmentClock;
   private readonly log: Logger;
-  private queue: Job[] = [];
-  private working?: Promise<void>;
-  private resampled = new Float32Array(8192);
-  private floatBuf = new Float32Array(8192);
-  // Segment state.
-  private segment = 0;
   private inSegment = false;
-  private segFirstSample = 0;
-  private segAnchorMs = 0;
-  private segFrames = 0;
-  private lastWindowEnd = 0;
-  private readonly anchors = new Map<number, { first: number; anchorMs: number }>();
-  // Level.
-  private sumSq = 0;
-  private levelCount = 0;
-  readonly stats: PipelineStats = { windowsQueued: 0, windowsScored: 0, windowsSkipped: 0, windowsDropped: 0, queueDepth: 0, inferenceMs: 0 };
+  private windowsScored = 0;
+  private windowsSkipped = 0;
 
   constructor(private readonly opts: LivePipelineOptions) {
-    const p = opts.frontend.params;
-    this.modelRate = p.sampleRate;
-    this.hop = p.hop;
-    this.nMels = opts.frontend.nMels;
-    this.labels = activeLabels(opts.classMap, {});
-    const framesPerSec = p.sampleRate / p.hop;
-    this.windowFrames = Math.max(1, Math.round(opts.windowSec * framesPerSec));
-    this.hopFrames = Math.max(1, Math.round(opts.hopSec * framesPerSec));
-    this.frameCap = this.windowFrames + this.hopFrames + 8;
-    this.frameRing = new Float32Array(this.frameCap * this.nMels);
-    this.resampler = createResampler(opts.inputRate, p.sampleRate, DETECTION_RESAMPLING);
-    this.mel = opts.frontend.createStream();
-    this.speech = opts.voice ? new SpeechTrack(opts.voice, p.sampleRate) : undefined;
-    this.ring = new SampleRing(Math.round((opts.ringSec ?? 90) * p.sampleRate));
-    this.gain = 10 ** ((opts.gainDb ?? 0) / 20);
-    const closeAfterHops = Math.max(1, Math.ceil((opts.classMap.mergeGapSec * p.sampleRate) / (this.hopFrames * this.hop)));
-    this.tracker = new EventTracker({ labels: this.labels, closeAfterHops });
-    this.clock = opts.clock ?? Date.now;
+    const params = opts.frontend.params;
+    const grid = windowGrid(params, opts.windowSec, opts.hopSec);
+    const labels = activeLabels(opts.classMap, {});
+    const gate = opts.gate;
     this.log = opts.logger.child({ component: 'pipeline' });
+    this.modelRate = params.sampleRate;
+    this.ring = new SampleRing(Math.round((opts.ringSec ?? 90) * params.sampleRate));
+    const frontend = createStreamingFrontend(params, opts.inputRate, { mel: opts.frontend, resampler: DETECTION_RESAMPLING });
+    this.input = new LiveInput({ frontend, ring: this.ring, ...(opts.gainDb !== undefined ? { gainDb: opts.gainDb } : {}) });
+    this.cutter = new WindowCutter(grid, opts.frontend.nMels);
+    this.scorer = new WindowScorer<LiveWindow>({
+      tagger: opts.tagger,
+      classMap: opts.classMap,
+      labels,
+      ...(opts.head ? { head: opts.head } : {}),
+      ...(opts.voice ? { speech: new SpeechTrack(opts.voice, params.sampleRate) } : {}),
+      tracker: new EventTracker({ labels, closeAfterHops: closeAfterHops(grid, params, opts.classMap.mergeGapSec) }),
+      audio: (from, to) => this.ring.read(from, to),
+      ...(gate ? { active: (w: LiveWindow) => gate.active(this.ring.read(w.startSample, w.endSample), params.sampleRate) } : {}),
+    });
+    this.queue = new InferenceQueue<LiveWindow, number>({
+      worker: {
+        windows: (batch) => this.scoreBatch(batch),
+        marker: (segment) => this.scorer.flush().forEach((c) => this.emit(c, segment)),
+        onError: (err) => this.log.error({ err: (err as Error).message }, 'inference failed; windows skipped'),
+      },
+      maxWindows: opts.queueMax ?? 16,
+      batchSize: opts.batchSize ?? 4,
+    });
+    this.times = new SegmentClock(params.sampleRate);
+  }
+
+  get stats(): PipelineStats {
+    const level = this.input.levelDbfs;
+    return {
+      windowsQueued: this.queue.queued,
+      windowsScored: this.windowsScored,
+      windowsSkipped: this.windowsSkipped,
+      windowsDropped: this.queue.dropped,
+      queueDepth: this.queue.depth,
+      ...(level !== undefined ? { levelDbfs: level } : {}),
+      inferenceMs: this.scorer.inferenceMs,
+    };
   }
 
   /** Mono PCM at the input rate. Synchronous and bounded: never waits for inference. */
   push(samples: Int16Array): void {
     if (samples.length === 0) return;
-    if (!this.inSegment) this.beginSegment(samples.length);
-    if (this.floatBuf.length < samples.length) this.floatBuf = new Float32Array(samples.length);
-    const x = this.floatBuf.subarray(0, samples.length);
-    const g = this.gain / 32768;
-    for (let i = 0; i < samples.length; i++) {
-      const v = Math.max(-1, Math.min(1, samples[i]! * g));
-      x[i] = v;
-      this.sumSq += v * v;
+    if (!this.inSegment) {
+      this.inSegment = true;
+      const clock = this.opts.clock ?? Date.now;
+      this.times.begin(this.ring.end, clock() - (samples.length * 1000) / this.opts.inputRate);
     }
-    this.levelCount += samples.length;
-    if (this.levelCount >= this.opts.inputRate) {
-      this.stats.levelDbfs = Math.round(10 * Math.log10(this.sumSq / this.levelCount + 1e-12) * 10) / 10;
-      this.sumSq = 0;
-      this.levelCount = 0;
-    }
-    const max = this.resampler.maxOutput(x.length);
-    if (this.resampled.length < max) this.resampled = new Float32Array(max);
-    this.feed(this.resampler.push(x, this.resampled));
+    this.input.push(samples, this.onFrame);
   }
 
   /** Capture stopped: score the segment's tail, close its events; the next push starts a new segment. */
   endSegment(): void {
     if (!this.inSegment) return;
-    this.feed(this.resampler.flush());
-    this.mel.flush(this.onFrame);
-    if (this.segFrames > 0 && this.lastWindowEnd < this.segFrames) {
-      const frames = Math.min(this.windowFrames, this.segFrames);
-      this.enqueueWindow(this.segFrames - frames, frames);
-    }
-    this.enqueue({ kind: 'segmentEnd', segment: this.segment });
-    this.resampler.reset();
-    this.mel.reset();
+    this.input.flush(this.onFrame);
+    const tail = this.cutter.end();
+    if (tail) this.enqueue(tail);
+    this.queue.pushMarker(this.times.current);
     this.inSegment = false;
   }
 
   /** Resolves once every queued window has been scored. */
-  async drain(): Promise<void> {
-    while (this.working) await this.working;
+  drain(): Promise<void> {
+    return this.queue.drain();
   }
 
-  /** Wall-clock ms of a model-rate sample index. */
-  timeOf(sample: number, segment = this.segment): number {
-    const a = this.anchors.get(segment) ?? { first: this.segFirstSample, anchorMs: this.segAnchorMs };
-    return a.anchorMs + ((sample - a.first) * 1000) / this.modelRate;
+  /** Wall-clock ms of a ring sample index of `segment` (default: the current one). */
+  timeOf(sample: number, segment?: number): number {
+    return this.times.timeOf(sample, segment);
   }
 
-  private beginSegment(firstChunk: number): void {
-    this.segment++;
-    this.inSegment = true;
-    this.segFirstSample = this.ring.end;
-    this.segAnchorMs = this.clock() - (firstChunk * 1000) / this.opts.inputRate;
-    this.anchors.set(this.segment, { first: this.segFirstSample, anchorMs: this.segAnchorMs });
-    if (this.anchors.size > 64) this.anchors.delete(this.anchors.keys().next().value!);
-    this.segFrames = 0;
-    this.lastWindowEnd = 0;
-    this.speech?.reset(); // voice state does not carry over a capture gap
-  }
-
-  private feed(y: Float32Array): void {
-    if (y.length === 0) return;
-    this.ring.write(y);
-    this.mel.push(y, this.onFrame);
-  }
-
-  private readonly onFrame = (frame: Float32Array) => {
-    this.frameRing.set(frame, (this.segFrames % this.frameCap) * this.nMels);
-    this.segFrames++;
-    const n = this.segFrames;
-    if (n >= this.windowFrames && (n - this.windowFrames) % this.hopFrames === 0) this.enqueueWindow(n - this.windowFrames, this.windowFrames);
+  private readonly onFrame = (frame: Float32Array): void => {
+    const window = this.cutter.push(frame);
+    if (window) this.enqueue(window);
   };
 
-  private enqueueWindow(startFrame: number, frames: number): void {
-    const data = new Float32Array(this.nMels * frames);
-    for (let f = 0; f < frames; f++) {
-      const base = ((startFrame + f) % this.frameCap) * this.nMels;
-      for (let m = 0; m < this.nMels; m++) data[m * frames + f] = this.frameRing[base + m]!;
-    }
-    this.lastWindowEnd = startFrame + frames;
-    const startSample = this.segFirstSample + startFrame * this.hop;
-    const endSample = Math.min(this.ring.end, this.segFirstSample + (startFrame + frames) * this.hop);
-    this.stats.windowsQueued++;
-    this.enqueue({ kind: 'window', segment: this.segment, startSample, endSample, frames, data });
+  private enqueue(window: CutWindow): void {
+    const first = this.times.firstSample;
+    const span = windowSamples(window, this.opts.frontend.params.hop, this.ring.end - first);
+    this.queue.pushWindow({ segment: this.times.current, startSample: first + span.startSample, endSample: first + span.endSample, frames: window.frames, mel: window.mel });
   }
 
-  private enqueue(job: Job): void {
-    const max = this.opts.queueMax ?? 16;
-    let windows = this.queue.filter((j) => j.kind === 'window').length;
-    while (job.kind === 'window' && windows >= max) {
-      const i = this.queue.findIndex((j) => j.kind === 'window');
-      this.queue.splice(i, 1);
-      windows--;
-      this.stats.windowsDropped++;
-    }
-    this.queue.push(job);
-    this.stats.queueDepth = this.queue.length;
-    if (!this.working) {
-      this.working = this.work().finally(() => (this.working = undefined));
-    }
-  }
-
-  private async work(): Promise<void> {
-    // Let capture return first: inference starts on a later turn of the event loop.
-    await new Promise((r) => setImmediate(r));
-    while (this.queue.length) {
-      const head = this.queue[0]!;
-      if (head.kind === 'segmentEnd') {
-        this.queue.shift();
-        for (const c of this.tracker.flush()) this.emit(c, head.segment);
-        continue;
-      }
-      const batch: WindowJob[] = [];
-      while (batch.length < (this.opts.batchSize ?? 4) && this.queue[0]?.kind === 'window' && (this.queue[0] as WindowJob).frames === head.frames) batch.push(this.queue.shift() as WindowJob);
-      this.stats.queueDepth = this.queue.length;
-      try {
-        await this.scoreBatch(batch);
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'inference failed; windows skipped');
-      }
-    }
-    this.stats.queueDepth = 0;
-  }
-
-  private async scoreBatch(batch: WindowJob[]): Promise<void> {
-    const active = batch.filter((j) => !this.opts.gate || this.opts.gate.active(this.ring.read(j.startSample, j.endSample), this.modelRate));
-    this.stats.windowsSkipped += batch.length - active.length;
-    let probs = new Map<WindowJob, Float32Array>();
-    const heads = new Map<WindowJob, Map<string, number>>();
-    if (active.length) {
-      const frames = active[0]!.frames;
-      const data = new Float32Array(active.length * this.nMels * frames);
-      active.forEach((j, i) => data.set(j.data, i * this.nMels * frames));
-      const t0 = performance.now();
-      const scored = await this.opts.tagger.score({ data, batch: active.length, frames });
-      this.stats.inferenceMs += performance.now() - t0;
-      probs = new Map(active.map((j, i) => [j, scored[i]!.probabilities.slice()]));
-      // The tagger's arrays are views into its per-call buffers: the head reads them now.
-      const head = this.opts.head;
-      if (head) active.forEach((j, i) => heads.set(j, head.score(scored[i]!, { data: j.data, frames: j.frames })));
-    }
-    for (const job of batch) {
-      this.stats.windowsScored++;
-      const p = probs.get(job) ?? new Float32Array(this.opts.classMap.modelLabels.length);
-      let speech = 0;
-      if (this.speech && probs.has(job) && voiceWanted(this.labels, p)) speech = await this.speech.share(this.ring.read(job.startSample, job.endSample), job.startSample);
-      const scores = windowScores(this.labels, this.opts.classMap, p, speech, heads.get(job));
-      for (const c of this.tracker.update(job.startSample, job.endSample, scores)) this.emit(c, job.segment);
+  private async scoreBatch(batch: LiveWindow[]): Promise<void> {
+    const scored = await this.scorer.score(batch);
+    for (const { window, tagged, changes } of scored) {
+      this.windowsScored++;
+      if (!tagged) this.windowsSkipped++;
+      for (const c of changes) this.emit(c, window.segment);
     }
   }
 

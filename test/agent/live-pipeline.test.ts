@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Analyzer } from '../../agent/offline/analyzer.js';
 import type { MelBatch, TaggerWindowScores } from '../../agent/detect/types.js';
 import { silentLogger } from '../../agent/log.js';
-import { LivePipeline, type LiveChange } from '../../agent/pipeline/live-pipeline.js';
+import { LivePipeline, type ActivityGate, type LiveChange } from '../../agent/pipeline/live-pipeline.js';
 import { MN04_FRONTEND } from '../../dsp/frontend-params.js';
 import { createMelFrontend } from '../../dsp/melspec.js';
 import { compileClassMap, defaultClassMapPath, readClassMap } from '../../models/classmap.js';
@@ -17,10 +17,10 @@ const RATE = MN04_FRONTEND.sampleRate;
 
 /** Scores from the window's content: "gunshot" in proportion to its loudest frame, so both paths must see the same windows. */
 class ContentTagger {
-  calls = 0;
+  windows = 0;
   gate?: Promise<void>;
   async score(b: MelBatch): Promise<TaggerWindowScores[]> {
-    this.calls++;
+    this.windows += b.batch;
     if (this.gate) await this.gate;
     const per = b.data.length / b.batch;
     return Array.from({ length: b.batch }, (_, i) => {
@@ -39,6 +39,8 @@ class ContentTagger {
 }
 
 const recording = (seconds = 30) => burstRecording(RATE, seconds);
+const closedEvents = (changes: LiveChange[]) =>
+  changes.filter((c) => c.kind === 'closed').map(({ event: e }) => ({ label: e.label, startSample: e.startSample, endSample: e.endSample, confidence: e.confidence }));
 
 function pipeline(tagger: ContentTagger, changes: LiveChange[], extra: Partial<ConstructorParameters<typeof LivePipeline>[0]> = {}) {
   const now = 1_700_000_000_000;
@@ -56,9 +58,7 @@ describe('LivePipeline', () => {
     for (let i = 0; i < pcm.length; i += 3331) p.push(pcm.slice(i, i + 3331));
     p.endSegment();
     await p.drain();
-    const closed = changes.filter((c) => c.kind === 'closed').map((c) => c.event);
-    const strip = (e: (typeof closed)[number]) => ({ label: e.label, startSample: e.startSample, endSample: e.endSample, confidence: e.confidence });
-    expect(closed.map(strip)).toEqual(offline.events.map(strip));
+    expect(closedEvents(changes)).toEqual(offline.events.map((e) => ({ label: e.label, startSample: e.startSample, endSample: e.endSample, confidence: e.confidence })));
     expect(p.stats.windowsDropped).toBe(0);
     expect(p.stats.levelDbfs).toBeLessThan(-40);
   });
@@ -94,13 +94,28 @@ describe('LivePipeline', () => {
     expect(t).toBeCloseTo(now, -1);
   });
 
-  it('the activity gate skips inference on quiet windows', async () => {
-    const tagger = new ContentTagger();
-    const p = pipeline(tagger, [], { gate: { active: (w) => w.some((x) => Math.abs(x) > 0.1) } });
-    const pcm = recording(20);
-    p.push(pcm);
-    p.endSegment();
-    await p.drain();
-    expect(p.stats.windowsSkipped).toBeGreaterThan(p.stats.windowsScored / 2);
+  it('the activity gate skips inference on quiet windows; the loud ones are scored and still make the event', async () => {
+    const pcm = recording(20); // one burst, at 6–7 s
+    async function listen(gate?: ActivityGate) {
+      const tagger = new ContentTagger();
+      const changes: LiveChange[] = [];
+      const p = pipeline(tagger, changes, { queueMax: 64, ...(gate ? { gate } : {}) });
+      p.push(pcm);
+      p.endSegment();
+      await p.drain();
+      return { tagger, changes, stats: p.stats };
+    }
+    const ungated = await listen();
+    const gated = await listen({ active: (w) => w.some((x) => Math.abs(x) > 0.1) });
+    expect(gated.stats.windowsScored).toBe(gated.stats.windowsQueued);
+    expect(gated.stats.windowsSkipped).toBeGreaterThan(gated.stats.windowsScored / 2);
+    expect(gated.tagger.windows).toBeGreaterThan(0);
+    expect(gated.tagger.windows).toBe(gated.stats.windowsScored - gated.stats.windowsSkipped);
+    // The same event, ending earlier: the window after the burst, which the tagger still hears in it, was skipped.
+    const [event] = closedEvents(gated.changes);
+    const [whole] = closedEvents(ungated.changes);
+    expect(closedEvents(gated.changes)).toHaveLength(1);
+    expect(event).toMatchObject({ label: 'gunshot', startSample: whole!.startSample, confidence: whole!.confidence });
+    expect(event!.endSample).toBeLessThan(whole!.endSample);
   });
 });

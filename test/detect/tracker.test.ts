@@ -74,16 +74,22 @@ describe('EventTracker', () => {
 
   it('tracks labels independently and flush closes what is open', () => {
     const t = new EventTracker({ labels: [gun, voice], closeAfterHops: 2 });
-    run(t, { gunshot: [0.9, 0.9], human_voice: [0.8, 0.8] });
-    expect(t.openEvents().map((e) => e.label).sort()).toEqual(['gunshot', 'human_voice']);
-    expect(kinds(t.flush()).sort()).toEqual(['closed:gunshot', 'closed:human_voice']);
-    expect(t.openEvents()).toEqual([]);
+    expect(kinds(run(t, { gunshot: [0.9, 0.9], human_voice: [0.8, 0.8] }))).toEqual(['opened:gunshot', 'updated:gunshot', 'opened:human_voice']);
+    const closed = t.flush();
+    expect(kinds(closed)).toEqual(['closed:gunshot', 'closed:human_voice']);
+    expect(closed.map((c) => [c.event.startSample, c.event.endSample, c.event.windows])).toEqual([
+      [0, HOP + WIN, 2],
+      [0, HOP + WIN, 2],
+    ]);
+    expect(t.flush()).toEqual([]); // nothing left open
   });
 
   it('is deterministic: the same scores give the same events', () => {
     const series = { gunshot: [0.1, 0.7, 0.2, 0.9, 0.1, 0.1, 0.1] };
     const a = run(new EventTracker({ labels: [gun], closeAfterHops: 2 }), series);
     const b = run(new EventTracker({ labels: [gun], closeAfterHops: 2 }), series);
-    expect(a).toEqual(b);
+    expect(kinds(a)).toEqual(['opened:gunshot', 'updated:gunshot', 'closed:gunshot']);
+    expect(a.at(-1)!.event).toMatchObject({ startSample: 1 * HOP, endSample: 3 * HOP + WIN, confidence: 0.9, windows: 2 });
+    expect(b).toEqual(a);
   });
 });

@@ -11,31 +11,51 @@ import { devCorpusDir } from '../helpers/paths.js';
 
 describe('streaming front end (capture path)', () => {
   const wav = decodeWav(readFileSync(path.join(devCorpusDir, 'gunshot', 'ibmmax_gunshots.wav')));
-  const pcm = float32ToInt16(wav.mono.subarray(0, 44100 * 3));
+  const x = int16ToFloat32(float32ToInt16(wav.mono.subarray(0, 44100 * 3)));
 
-  for (const [label, rate, input] of [
-    ['int16 at 44.1 kHz', 44100, pcm],
-    ['float at 44.1 kHz', 44100, int16ToFloat32(pcm)],
-    ['int16 at 32 kHz (no resampling)', 32000, pcm],
-  ] as const) {
-    it(`${label}: chunked frames equal melspec(resample(all))`, () => {
-      const x = int16ToFloat32(pcm);
-      const want = createMelFrontend(MN04_FRONTEND).melspec(rate === 32000 ? x : resample(x, rate, 32000));
+  for (const rate of [44100, 32000]) {
+    it(`at ${rate / 1000} kHz: chunked samples equal resample(all), frames equal melspec(resample(all)), each frame after its samples`, () => {
+      const model = rate === 32000 ? x : resample(x, rate, 32000);
+      const want = createMelFrontend(MN04_FRONTEND).melspec(model);
       const fe = createStreamingFrontend(MN04_FRONTEND, rate);
-      const got: Float32Array[] = [];
-      const sink = (f: Float32Array): void => void got.push(f.slice());
+      const frames: Float32Array[] = [];
+      const samples: number[] = [];
+      let framesBeforeTheirSamples = 0;
+      const sink = {
+        samples: (y: Float32Array) => void samples.push(...y),
+        frame: (f: Float32Array, t: number) => {
+          if (samples.length <= t * MN04_FRONTEND.hop) framesBeforeTheirSamples++;
+          frames.push(f.slice());
+        },
+      };
       let seed = 5;
-      for (let i = 0; i < input.length; ) {
+      for (let i = 0; i < x.length; ) {
         seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
         const n = seed % 5000; // 0 … 4999 samples, as capture delivers
-        fe.push(input.subarray(i, i + n), sink);
+        fe.push(x.subarray(i, i + n), sink);
         i += n;
       }
       fe.flush(sink);
-      expect(got.length).toBe(want.nFrames);
+      expect(framesBeforeTheirSamples).toBe(0);
+      expect(Float32Array.from(samples)).toEqual(model);
+      expect(frames.length).toBe(want.nFrames);
       let same = true;
-      for (let t = 0; t < want.nFrames && same; t++) for (let m = 0; m < 128 && same; m++) same = Object.is(got[t][m], want.data[m * want.nFrames + t]);
+      for (let t = 0; t < want.nFrames && same; t++) for (let m = 0; m < 128 && same; m++) same = Object.is(frames[t]![m], want.data[m * want.nFrames + t]);
       expect(same).toBe(true);
     });
   }
+
+  it('is ready for a new recording after flush: the second gives the same frames as the first', () => {
+    const fe = createStreamingFrontend(MN04_FRONTEND, 44100);
+    const once = () => {
+      const frames: Float32Array[] = [];
+      const sink = { frame: (f: Float32Array) => void frames.push(f.slice()) };
+      fe.push(x.subarray(0, 44100), sink);
+      fe.flush(sink);
+      return frames;
+    };
+    const first = once();
+    expect(first.length).toBeGreaterThan(0);
+    expect(once()).toEqual(first);
+  });
 });

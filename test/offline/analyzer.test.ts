@@ -5,6 +5,7 @@ import { MN04_FRONTEND } from '../../dsp/frontend-params.js';
 import { createMelFrontend } from '../../dsp/melspec.js';
 import { compileClassMap, defaultClassMapPath, readClassMap } from '../../models/classmap.js';
 import { audiosetLabels } from '../helpers/model-labels.js';
+import { SpeechEverywhere } from '../detect/speech-everywhere.js';
 
 const labels = audiosetLabels();
 const classMap = compileClassMap(readClassMap(defaultClassMapPath(), labels), labels);
@@ -30,20 +31,6 @@ class ScriptedTagger {
       probabilities[SPEECH] = 0.06; // above the voice gate: the voice detector is consulted
       return { logits: probabilities, probabilities, embedding: new Float32Array(384) };
     });
-  }
-}
-
-class FakeVoice {
-  readonly sampleRate = 16000;
-  readonly frameSamples = 512;
-  resets = 0;
-  processed = 0;
-  async process(samples: Float32Array): Promise<Float32Array> {
-    this.processed += samples.length;
-    return new Float32Array(Math.floor(samples.length / this.frameSamples)).fill(0.9);
-  }
-  reset(): void {
-    this.resets++;
   }
 }
 
@@ -75,7 +62,7 @@ describe('Analyzer (scripted tagger)', () => {
   });
 
   it('consults the voice detector only where the tagger hints at speech, and uses its speech share', async () => {
-    const voice = new FakeVoice();
+    const voice = new SpeechEverywhere();
     const analyzer = new Analyzer({ frontend, tagger: new ScriptedTagger(1, 100, 100), voice, classMap, windowSec: 2, hopSec: 1, batchSize: 8, labels: ['human_voice'] });
     const result = await analyzer.analyze(samples);
     // Every window was gated in (speech 0.06 ≥ 0.05); the windows overlap by half, yet each
@@ -87,10 +74,20 @@ describe('Analyzer (scripted tagger)', () => {
     expect(ev?.label).toBe('human_voice');
     expect(ev!.confidence).toBeGreaterThan(0.9);
 
-    const quiet = new FakeVoice();
+    const quiet = new SpeechEverywhere();
     const tagger = { score: async (b: MelBatch) => Array.from({ length: b.batch }, () => ({ logits: new Float32Array(527), probabilities: new Float32Array(527), embedding: new Float32Array(384) })) };
     const r2 = await new Analyzer({ frontend, tagger, voice: quiet, classMap, windowSec: 2, hopSec: 1, batchSize: 8, labels: ['human_voice'] }).analyze(samples);
     expect(quiet.processed).toBe(0);
     expect(r2.events).toEqual([]);
+  });
+
+  it('each recording is a stream of its own: analysing it again gives the same result from a cold voice detector', async () => {
+    const voice = new SpeechEverywhere();
+    const analyzer = new Analyzer({ frontend, tagger: new ScriptedTagger(1, 100, 100), voice, classMap, windowSec: 2, hopSec: 1, batchSize: 8, labels: ['human_voice'] });
+    const first = await analyzer.analyze(samples);
+    const second = await analyzer.analyze(samples);
+    expect(first.events).toHaveLength(1);
+    expect(second.events).toEqual(first.events);
+    expect(voice.resets).toBe(2);
   });
 });
