@@ -3,40 +3,21 @@
  * run state, health samples, events and link state there): source, sound level, gaps, inference
  * queue and drops, schedule, last events, outbox and broker link.
  */
-import Database from 'better-sqlite3';
 import { loadConfig } from '../../config/load.js';
-import { AGENT_STATE_KEY } from '../agent.js';
+import type { HealthPayload } from '../health/health-payload.js';
+import { readRunState, RUN_STATE_KEY, type RunState } from '../run-state.js';
 import { databasePath } from '../store/limits.js';
 import { openEventReader } from '../store/event-reader.js';
-import { LINK_STATE_KEY } from '../sync/link-state.js';
+import { LINK_STATE_KEY, parseLinkState, type LinkState } from '../sync/link-state.js';
+import { processAlive } from '../system/process-alive.js';
 import { globalOptions, type RegisterCommand } from './context.js';
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
+function parseHealth(text: string | undefined): HealthPayload | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const parse = <T>(text: string | undefined): T | undefined => {
-  try {
-    return text ? (JSON.parse(text) as T) : undefined;
+    return text ? (JSON.parse(text) as HealthPayload) : undefined;
   } catch {
     return undefined;
   }
-};
-
-interface RunState {
-  state: string;
-  pid: number;
-  startedAt: string;
-  updatedAt: string;
-  source: string;
-  description: string;
-  version: string;
 }
 
 export const registerStatusCommand: RegisterCommand = (program, ctx) => {
@@ -49,26 +30,20 @@ export const registerStatusCommand: RegisterCommand = (program, ctx) => {
       const file = databasePath(config.storage);
       const reader = openEventReader(file);
       let run: RunState | undefined;
-      let link: { connected: boolean; url: string; lastError?: string } | undefined;
+      let health: HealthPayload | undefined;
+      let link: LinkState | undefined;
       let summary;
       let events;
       try {
-        run = parse<RunState>(reader.sync.state(AGENT_STATE_KEY));
-        link = parse(reader.sync.state(LINK_STATE_KEY));
+        run = readRunState(reader.sync.state(RUN_STATE_KEY));
+        link = parseLinkState(reader.sync.state(LINK_STATE_KEY));
         summary = reader.sync.outboxSummary();
         events = reader.queries.list({ order: 'desc', limit: 5 });
+        health = parseHealth(reader.sync.latestHealth());
       } finally {
         reader.close();
       }
-      const db = new Database(file, { readonly: true, fileMustExist: true });
-      let health: Record<string, unknown> | undefined;
-      try {
-        const row = db.prepare('SELECT data FROM health ORDER BY id DESC LIMIT 1').get() as { data: string } | undefined;
-        health = parse(row?.data);
-      } finally {
-        db.close();
-      }
-      const running = run?.state === 'running' && alive(run.pid);
+      const running = run?.state === 'running' && processAlive(run.pid);
       const out = {
         agent: run ? { ...run, running } : { running: false },
         health: health ?? null,
@@ -80,7 +55,7 @@ export const registerStatusCommand: RegisterCommand = (program, ctx) => {
         ctx.stdout(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
-      const h = (health ?? {}) as { at?: string; soundLevelDbfs?: number; capture?: { running?: boolean; gaps?: number; lastGap?: { start: string; durationMs: number; reason: string }; interruptedReason?: string }; pipeline?: { queueDepth?: number; windowsDropped?: number; windowsScored?: number; windowsSkipped?: number }; schedule?: { mode?: string; battery?: string }; batteryPercent?: number; cpuTempC?: number };
+      const h: Partial<HealthPayload> = health ?? {};
       const lines = [
         `agent      ${running ? `running (pid ${run!.pid}, since ${run!.startedAt}, version ${run!.version})` : run ? `not running (last ${run.state} at ${run.updatedAt})` : 'has never run with this data dir'}`,
         `source     ${run ? `${run.source}: ${run.description}` : '-'}${h.capture ? (h.capture.running ? ', capturing' : `, NOT capturing${h.capture.interruptedReason ? ` (${h.capture.interruptedReason})` : ''}`) : ''}`,

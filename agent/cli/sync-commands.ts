@@ -19,6 +19,7 @@ import { LINK_STATE_KEY, parseLinkState, type LinkState } from '../sync/link-sta
 import { MqttBroker } from '../sync/mqtt-broker.js';
 import type { ConnectionOptions } from '../sync/mqtt-options.js';
 import { topicsFor } from '../sync/topics.js';
+import { processAlive } from '../system/process-alive.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
 const COMPONENT = 'cli.sync';
@@ -41,16 +42,6 @@ function ago(iso: string | undefined, nowMs: number): string {
   const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
   const text = s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`;
   return ` (${text} ago)`;
-}
-
-/** Whether the process that wrote the link state is still there. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function syncStatus(cmd: Command, ctx: CliContext, json: boolean): void {

@@ -37,12 +37,14 @@ interface Row {
 export class SyncQueries {
   private readonly stats: Database.Statement;
   private readonly stateValue: Database.Statement;
+  private readonly lastHealth: Database.Statement;
 
   constructor(db: Database.Database) {
     this.stats = db.prepare(
       'SELECT priority, count(*) AS n, min(created_ms) AS oldest, sum(attempts > 0) AS retried, max(attempts) AS max_attempts FROM outbox GROUP BY priority',
     );
     this.stateValue = db.prepare('SELECT value FROM state WHERE key = ?').pluck();
+    this.lastHealth = db.prepare('SELECT data FROM health ORDER BY id DESC LIMIT 1').pluck();
   }
 
   outboxSummary(): OutboxSummary {
@@ -60,6 +62,11 @@ export class SyncQueries {
     const lastSyncAt = this.state(StateKey.lastSyncAt);
     if (lastSyncAt !== undefined) summary.lastSyncAt = lastSyncAt;
     return summary;
+  }
+
+  /** The JSON of the latest stored health sample (`earshot status`). */
+  latestHealth(): string | undefined {
+    return this.lastHealth.get() as string | undefined;
   }
 
   /** A value of the key/value state (see state-keys.ts and the keys other components define). */

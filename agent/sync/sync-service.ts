@@ -1,8 +1,10 @@
 /**
  * The sync component the agent starts: one broker connection, the outbox drain, the retained
  * status and health, and the request handling, wired together. On every (re)connect: publish the
- * retained `online` status, subscribe to requests, resume the outbox, publish health. Its link
- * state goes into the store (`sync.link`) for `earshot sync status`.
+ * retained `online` status, subscribe to requests, resume the outbox, re-publish the latest health
+ * sample. Health itself is sampled by the agent's health ticker and handed in (`publishHealth`).
+ * The link state is kept in memory for the agent (`link()`) and written into the store
+ * (`sync.link`) for `earshot sync status`, a separate process.
  */
 import type { Config } from '../../config/schema.js';
 import type { ConfigUpdate } from '../../config/update.js';
@@ -11,7 +13,9 @@ import { silentLogger } from '../silent-logger.js';
 import type { Store } from '../store/types.js';
 import { ReconnectBackoff } from './backoff.js';
 import type { Broker, LinkError } from './broker.js';
-import { HealthPublisher, basicHealth, type HealthProvider } from './health.js';
+import type { Component } from '../component.js';
+import type { HealthPayload } from '../health/health-payload.js';
+import { HealthPublisher } from './health.js';
 import { LINK_STATE_KEY, type LinkState } from './link-state.js';
 import { MqttBroker } from './mqtt-broker.js';
 import { connectionOptions } from './mqtt-options.js';
@@ -37,8 +41,6 @@ export interface SyncServiceOptions {
   store: Store;
   version: string;
   startedAtMs?: number;
-  /** Health payloads; default: what the store and the process know (basicHealth). */
-  healthProvider?: HealthProvider;
   /** Restarts the agent (request `restart`). */
   restart?: () => void;
   /** Applies a configuration change the sync cannot apply itself; false: restart required. */
@@ -51,14 +53,17 @@ export interface SyncServiceOptions {
   logger?: Logger;
 }
 
-export class SyncService {
+export class SyncService implements Component {
+  readonly name = 'sync';
+  /** Room for the retained `offline` (up to 2 s) before the disconnect. */
+  readonly stopLimitMs = 2500;
   private broker?: ManagedBroker;
   private drain?: OutboxDrain;
   private health?: HealthPublisher;
   private router?: RequestRouter;
   private limiter?: RateLimiter;
   private auth?: RequestAuth;
-  private link?: LinkState;
+  private linkState?: LinkState;
   private config: Config;
   private readonly topics: Topics;
   private readonly clock: () => number;
@@ -85,6 +90,18 @@ export class SyncService {
 
   get requestStats() {
     return this.router?.stats;
+  }
+
+  /** The broker link as this process sees it (undefined before the first connect attempt). */
+  link(): LinkState | undefined {
+    return this.linkState && { ...this.linkState };
+  }
+
+  /** Publishes a health sample (retained) and refreshes the recorded link state with it. */
+  publishHealth(sample: HealthPayload): void {
+    if (!this.health) return;
+    void this.health.publish(sample);
+    this.saveLink({});
   }
 
   /** Reads secrets and TLS files (ConfigError if unreadable), then starts connecting. */
@@ -156,7 +173,7 @@ export class SyncService {
       clock: this.clock,
       logger: this.log,
     });
-    this.health = this.makeHealth(config.health.intervalSec, mqtt.healthQos);
+    this.health = new HealthPublisher({ broker, topic: this.topics.health, qos: mqtt.healthQos, logger: this.log });
 
     this.router.start();
     this.drain.start();
@@ -169,6 +186,7 @@ export class SyncService {
     const broker = this.broker;
     if (!broker) return;
     this.health?.stop();
+    this.health = undefined;
     this.router?.stop();
     await this.drain?.stop();
     if (broker.connected) {
@@ -186,27 +204,6 @@ export class SyncService {
   /** New alerts are in the outbox: send them now rather than at the next poll. */
   kick(): void {
     this.drain?.kick();
-  }
-
-  private makeHealth(intervalSec: number, qos: 0 | 1): HealthPublisher {
-    const broker = this.broker!;
-    return new HealthPublisher({
-      broker,
-      topic: this.topics.health,
-      intervalMs: intervalSec * 1000,
-      qos,
-      provider:
-        this.opts.healthProvider ??
-        basicHealth({
-          store: this.opts.store,
-          startedAtMs: this.startedAtMs,
-          clock: this.clock,
-          sync: () => ({ connected: broker.connected, ...this.drain?.stats }),
-        }),
-      timers: this.timers,
-      logger: this.log,
-      onSample: () => this.saveLink({}),
-    });
   }
 
   private statusData(): Record<string, unknown> {
@@ -235,14 +232,10 @@ export class SyncService {
         this.limiter?.setLimits({ messagesPerSec: next.mqtt.maxMessagesPerSec, bytesPerSec: next.mqtt.maxBytesPerSec });
         this.config = { ...this.config, mqtt: { ...this.config.mqtt, maxMessagesPerSec: next.mqtt.maxMessagesPerSec, maxBytesPerSec: next.mqtt.maxBytesPerSec } };
         return true;
-      case 'health.intervalSec':
-      case 'mqtt.healthQos': {
-        this.health?.stop();
-        this.config = { ...this.config, health: { ...this.config.health, intervalSec: next.health.intervalSec }, mqtt: { ...this.config.mqtt, healthQos: next.mqtt.healthQos } };
-        this.health = this.makeHealth(this.config.health.intervalSec, this.config.mqtt.healthQos);
-        this.health.start();
+      case 'mqtt.healthQos':
+        this.health?.setQos(next.mqtt.healthQos);
+        this.config = { ...this.config, mqtt: { ...this.config.mqtt, healthQos: next.mqtt.healthQos } };
         return true;
-      }
       default:
         return this.opts.applyConfig?.(next, update.keyPath) ?? false;
     }
@@ -262,7 +255,7 @@ export class SyncService {
 
   private saveLink(change: Partial<LinkState>): void {
     const now = new Date(this.clock()).toISOString();
-    const prev = this.link;
+    const prev = this.linkState;
     const connected = change.connected ?? prev?.connected ?? false;
     const next: LinkState = {
       connected,
@@ -279,7 +272,7 @@ export class SyncService {
     const lastErrorAt = change.lastErrorAt ?? prev?.lastErrorAt;
     if (lastErrorAt) next.lastErrorAt = lastErrorAt;
     if (this.drain) next.drain = { ...this.drain.stats };
-    this.link = next;
+    this.linkState = next;
     try {
       this.opts.store.setState(LINK_STATE_KEY, JSON.stringify(next));
     } catch (err) {

@@ -14,7 +14,7 @@ import type { TrackedEvent } from '../../agent/detect/tracker.js';
 import { DataError } from '../../agent/errors.js';
 import { newEventId, type EarshotEvent } from '../../agent/event.js';
 import { silentLogger } from '../../agent/log.js';
-import { EventSink } from '../../agent/pipeline/event-sink.js';
+import { EventRecorder as EventSink } from '../../agent/pipeline/event-recorder.js';
 import { SampleRing } from '../../agent/pipeline/sample-ring.js';
 import { eventPayload } from '../../agent/store/event-payload.js';
 import { MemoryStore } from '../helpers/memory-store.js';

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
 import { parseBatteryText, readBattery } from '../../agent/system/battery.js';
-import { HealthCollector } from '../../agent/health/collector.js';
-import { silentLogger } from '../../agent/log.js';
+import { sampleHealth } from '../../agent/health/health-sampler.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-health-'));
@@ -33,28 +32,29 @@ describe('battery sources', () => {
   });
 });
 
-describe('HealthCollector', () => {
-  it('stores samples with capture gaps, pipeline counters, battery and the system basics', () => {
+describe('sampleHealth', () => {
+  it('one sample: capture gaps, pipeline counters, battery, schedule, link and the system basics', () => {
     const dir = tmp();
     fs.writeFileSync(path.join(dir, 'level'), '33%');
     const config = validateConfig({ device: { id: 'h1' }, storage: { dataDir: dir }, health: { battery: { source: 'file', path: path.join(dir, 'level') } } }, 'test');
     const store = new MemoryStore();
     store.open();
     const gap = { start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:00:02.000Z', durationMs: 2000, samplesBefore: 100, missingSamples: 64000, reason: 'recorder exited (code 1)' };
-    const h = new HealthCollector({
+    const now = Date.parse('2026-01-01T00:10:00.000Z');
+    const s = sampleHealth({
       config,
       store,
-      startedAtMs: Date.now() - 5000,
+      startedAtMs: now - 5000,
+      clock: () => now,
       capture: () => ({ source: 'alsa', description: 'arecord', running: true, samples: 1000, gaps: 1, gapMsTotal: 2000, lastGap: gap }),
       pipeline: () => ({ windowsQueued: 10, windowsScored: 8, windowsSkipped: 1, windowsDropped: 2, queueDepth: 0, levelDbfs: -48.5, inferenceMs: 30 }),
       clockSynced: () => false,
-      logger: silentLogger(),
+      schedule: () => ({ mode: 'inferencePaused', battery: 'inferencePaused', windowsPaused: 4 }),
+      sync: () => ({ connected: true }),
     });
-    const s = h.record()!;
-    expect(s).toMatchObject({ device: 'h1', batteryPercent: 33, droppedAudio: 2, soundLevelDbfs: -48.5, clockSynced: false, capture: { gaps: 1, lastGap: gap } });
-    expect(s.uptimeSec).toBeGreaterThanOrEqual(5);
+    expect(s).toMatchObject({ at: '2026-01-01T00:10:00.000Z', uptimeSec: 5, device: 'h1', batteryPercent: 33, droppedAudio: 2, soundLevelDbfs: -48.5, clockSynced: false, capture: { gaps: 1, lastGap: gap } });
+    expect(s).toMatchObject({ schedule: { mode: 'inferencePaused', windowsPaused: 4 }, sync: { connected: true }, queue: { depth: 0 } });
     expect(s.rssBytes).toBeGreaterThan(1e6);
     expect(s.load).toHaveLength(3);
-    expect(store.storeHealth().outbox.depth).toBe(0); // stored, not queued: the sync publishes health itself
   });
 });

@@ -155,6 +155,7 @@ describe('MqttBroker and SyncService connection behaviour (real Mosquitto)', () 
     store.open();
     const sync = new SyncService({ config: testConfig(dir, { url: `mqtt://127.0.0.1:${proxy.port}`, keepalive: 5 }), configFile: path.join(dir, 'c.yaml'), store, version: '9.9.9' });
     sync.start();
+    sync.publishHealth({ at: new Date().toISOString(), uptimeSec: 1, queue: { depth: 0, byPriority: { 0: 0, 1: 0, 2: 0 } } }); // the agent's health ticker hands samples in
     cleanups.push(() => sync.stop());
     await waitFor(() => parseLinkState(store.getState(LINK_STATE_KEY))?.connected === true, 5000, 'connected');
     await new Promise((r) => setTimeout(r, 200));

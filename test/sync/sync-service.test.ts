@@ -35,9 +35,13 @@ describe('SyncService (fake broker)', () => {
   };
   const topics = () => broker.published.map((p) => p.topic);
 
-  it('on every connect: retained online status first, then requests subscribed, outbox resumed, retained health', async () => {
+  const sample = (n: number) => ({ at: new Date().toISOString(), uptimeSec: n, queue: { depth: 0, byPriority: { 0: 0, 1: 0, 2: 0 } } });
+
+  it('on every connect: retained online status first, then requests subscribed, outbox resumed, the latest health re-published', async () => {
     store.putEvent(makeEvent(0), { alert: { topic: EVENTS_TOPIC } });
     start();
+    const latest = sample(7);
+    sync.publishHealth(latest);
     expect(broker.started).toBe(true);
     broker.goOnline();
     await vi.advanceTimersByTimeAsync(10);
@@ -47,7 +51,7 @@ describe('SyncService (fake broker)', () => {
     expect(topics()).toContain(EVENTS_TOPIC);
     const health = broker.published.find((p) => p.topic.endsWith('/health'))!;
     expect(health.opts).toMatchObject({ qos: 1, retain: true });
-    expect(JSON.parse(health.payload)).toMatchObject({ at: expect.any(String), uptimeSec: 0, queue: { depth: expect.any(Number) }, sync: { connected: true } });
+    expect(JSON.parse(health.payload)).toEqual(latest);
     expect(broker.subscriptions).toEqual([[`${PREFIX}/${DEVICE}/request/#`]]);
 
     broker.goOffline();
@@ -56,20 +60,34 @@ describe('SyncService (fake broker)', () => {
     await vi.advanceTimersByTimeAsync(10);
     expect(topics()[0]).toBe(`${PREFIX}/${DEVICE}/status`);
     expect(broker.subscriptions).toHaveLength(2);
+    expect(broker.published.filter((p) => p.topic.endsWith('/health')).map((p) => JSON.parse(p.payload))).toEqual([latest]); // again, after the reconnect
   });
 
-  it('publishes health on its interval while connected, with the configured QoS', async () => {
+  it('publishes each health sample handed in while connected, with the configured QoS, and samples none itself', async () => {
     start({ healthQos: 0 });
+    const health = () => broker.published.filter((p) => p.topic.endsWith('/health'));
     broker.goOnline();
-    await vi.advanceTimersByTimeAsync(10);
-    const count = () => broker.published.filter((p) => p.topic.endsWith('/health')).length;
-    expect(count()).toBe(1);
-    await vi.advanceTimersByTimeAsync(60_000);
-    expect(count()).toBe(2);
-    expect(broker.published.filter((p) => p.topic.endsWith('/health')).every((p) => p.opts.qos === 0)).toBe(true);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(health()).toEqual([]);
+    sync.publishHealth(sample(1));
+    expect(health().map((p) => [JSON.parse(p.payload).uptimeSec, p.opts.qos])).toEqual([[1, 0]]);
+    broker.deliver(`${PREFIX}/${DEVICE}/request/config/set`, JSON.stringify({ transaction: 'q', key: 'mqtt.healthQos', value: 1 }));
+    await vi.advanceTimersByTimeAsync(0);
+    sync.publishHealth(sample(2));
+    expect(health().map((p) => [JSON.parse(p.payload).uptimeSec, p.opts.qos])).toEqual([[1, 0], [2, 1]]);
     broker.goOffline();
-    await vi.advanceTimersByTimeAsync(60_000);
-    expect(count()).toBe(2);
+    sync.publishHealth(sample(3));
+    expect(health()).toHaveLength(2);
+  });
+
+  it('tells the agent its link in memory, as recorded for `earshot sync status`', () => {
+    start();
+    expect(sync.link()).toBeUndefined();
+    broker.goOnline();
+    expect(sync.link()).toMatchObject({ connected: true, url: 'mqtt://fake:1883' });
+    expect(sync.link()).toEqual(parseLinkState(store.getState(LINK_STATE_KEY)));
+    broker.goOffline('cut');
+    expect(sync.link()?.connected).toBe(false);
   });
 
   it('records its link state in the store for `earshot sync status`', async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TrackedEvent } from '../../agent/detect/tracker.js';
 import { silentLogger } from '../../agent/log.js';
-import { EventSink } from '../../agent/pipeline/event-sink.js';
+import { EventRecorder as EventSink } from '../../agent/pipeline/event-recorder.js';
 import { SampleRing } from '../../agent/pipeline/sample-ring.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { topicsFor } from '../../agent/sync/topics.js';

@@ -4,6 +4,10 @@
  * alert carries the final event once it closes, and a clip (pre-roll, event, post-roll) is cut
  * from the sample ring when the post-roll has been heard. A store or clip failure is logged and
  * never reaches capture.
+ *
+ * The recorder decides itself when a clip is due. It is told when audio has progressed and when a
+ * segment ended rather than polling on a timer: the ring only grows when audio is pushed, so those
+ * are the only moments a clip can become due, and no clock or timer has to be injected.
  */
 import type { Config } from '../../config/schema.js';
 import type { EarshotEvent, ModelRef } from '../event.js';
@@ -16,7 +20,7 @@ import { topicsFor } from '../sync/topics.js';
 import type { LiveChange } from './live-pipeline.js';
 import type { SampleRing } from './sample-ring.js';
 
-export interface EventSinkOptions {
+export interface EventRecorderOptions {
   config: Config;
   store: Store;
   clips?: Pick<ClipWriter, 'write'>;
@@ -38,7 +42,7 @@ interface PendingClip {
   to: number;
 }
 
-export class EventSink {
+export class EventRecorder {
   private readonly ids = new Map<number, string>();
   private pending: PendingClip[] = [];
   private writing: Promise<void> = Promise.resolve();
@@ -46,7 +50,7 @@ export class EventSink {
   private readonly log: Logger;
   events = 0;
 
-  constructor(private readonly opts: EventSinkOptions) {
+  constructor(private readonly opts: EventRecorderOptions) {
     this.topic = topicsFor(opts.config.mqtt.topicPrefix, opts.config.device.id).events;
     this.log = opts.logger.child({ component: 'events' });
   }
@@ -93,14 +97,29 @@ export class EventSink {
       const pre = Math.round(config.storage.clipPreSec * this.opts.modelRate);
       const post = Math.round(config.storage.clipPostSec * this.opts.modelRate);
       if (this.opts.clips) this.pending.push({ id, label: c.event.label, from: c.event.startSample - pre, to: c.event.endSample + post });
-      this.writeDueClips(false);
+      this.writeDue(false);
     } catch (err) {
       this.log.error({ err: (err as Error).message, label: c.event.label, kind: c.kind }, 'event not stored');
     }
   };
 
-  /** Writes clips whose post-roll has been captured (or all, at a gap or shutdown). */
-  writeDueClips(all: boolean): void {
+  /** Audio was added to the ring: writes the clips whose post-roll is now there. */
+  audioProgressed(): void {
+    this.writeDue(false);
+  }
+
+  /** The stream broke: no more post-roll will come for what is pending, so it is written as it is. */
+  segmentEnded(): void {
+    this.writeDue(true);
+  }
+
+  /** Writes every pending clip and waits for the writes to finish (shutdown). */
+  async flush(): Promise<void> {
+    this.writeDue(true);
+    await this.writing;
+  }
+
+  private writeDue(all: boolean): void {
     const ring = this.opts.ring;
     const due = this.pending.filter((p) => all || ring.end >= p.to);
     if (!due.length) return;
@@ -117,10 +136,5 @@ export class EventSink {
         }
       });
     }
-  }
-
-  async flush(): Promise<void> {
-    this.writeDueClips(true);
-    await this.writing;
   }
 }
