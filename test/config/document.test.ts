@@ -3,9 +3,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { defaultConfigText, setInText } from '../../config/document.js';
-import { parseConfigText, validateConfig } from '../../config/load.js';
+import { parseConfigText, readEnvOverrides, validateConfig } from '../../config/load.js';
 import { redactConfig } from '../../config/redact.js';
-import { configReferenceMarkdown } from '../../config/reference.js';
+import { configReferenceMarkdown, documentedEnvName, envExceptions } from '../../config/reference.js';
+import { configKeys } from '../../config/keys.js';
 import { configSchema } from '../../config/schema.js';
 import { repoRoot } from '../helpers/paths.js';
 
@@ -28,6 +29,27 @@ describe('the commented default file', () => {
 
   it('the README configuration reference is current (npm run docs:config regenerates it)', () => {
     expect(fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8')).toContain(configReferenceMarkdown());
+  });
+});
+
+describe('the environment rule the reference states', () => {
+  it('derives a variable from a path as the README says', () => {
+    expect(documentedEnvName('mqtt.tls.rejectUnauthorized')).toBe('EARSHOT_MQTT_TLS_REJECT_UNAUTHORIZED');
+    expect(documentedEnvName('storage.maxDatabaseMB')).toBe('EARSHOT_STORAGE_MAX_DATABASE_MB');
+    expect(documentedEnvName('schedule.lowBattery.pauseCaptureBelowPercent')).toBe('EARSHOT_SCHEDULE_LOW_BATTERY_PAUSE_CAPTURE_BELOW_PERCENT');
+  });
+
+  it('every key has its own variable, and one that breaks the rule is named in the reference', () => {
+    expect(new Set(configKeys().map((k) => k.envName)).size).toBe(configKeys().length);
+    const reference = configReferenceMarkdown();
+    for (const key of envExceptions()) expect(reference).toContain(`Variable: \`${key.envName}\`.`);
+  });
+
+  it('the loader reads every key from the variable the rule gives', () => {
+    for (const key of configKeys()) {
+      const { overrides } = readEnvOverrides({ [documentedEnvName(key.path)]: 'x' });
+      expect(overrides.map((o) => o.path)).toEqual([key.path]);
+    }
   });
 });
 
