@@ -24,6 +24,7 @@ import { ModelInstaller, parseMirrorList } from '../../models/installer.js';
 import { getManifest } from '../../models/registry.js';
 import { writeTestHead } from '../helpers/head.js';
 import { devCorpusDir, sharedModelsDir } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const RATE = 32000;
 let dir: string;
@@ -53,12 +54,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const until = async (cond: () => boolean, ms = 10_000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Lets pending promise callbacks and immediates run (a refused SIGHUP would have begun a restart by then). */
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 };
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -72,7 +70,7 @@ describe('SIGHUP with detection.head', () => {
     const proc = new EventEmitter();
     const source = new ShotSource();
     const done = runAgent({ config: reload(), configFile: cfgFile, env: {}, logger: silentLogger(), source, reload, proc: proc as unknown as NodeJS.Process, clockSynced: () => false });
-    await until(() => source.starts === 1);
+    await waitFor(() => source.starts === 1, 10_000, 'the first start');
 
     // Heads the running agent must not be swapped for.
     const foreign = writeTestHead(dir, { file: 'foreign.json', baseModel: { name: 'efficientat-mn04', sha256: '0'.repeat(64) } });
@@ -82,7 +80,7 @@ describe('SIGHUP with detection.head', () => {
       writeConfig(bad);
       expect(() => prepareDetection(reload())).toThrow(bad);
       proc.emit('SIGHUP');
-      await new Promise((r) => setTimeout(r, 100));
+      await settle();
       expect(source.stops).toBe(0);
       expect(source.starts).toBe(1);
     }
@@ -92,20 +90,20 @@ describe('SIGHUP with detection.head', () => {
     const v1 = sha(head);
     writeConfig(head);
     proc.emit('SIGHUP');
-    await until(() => source.starts === 2);
+    await waitFor(() => source.starts === 2, 10_000, 'the restart with the good head');
     expect(source.stops).toBe(1);
 
     // The same configuration again: nothing to do.
     proc.emit('SIGHUP');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(source.starts).toBe(2);
+    await settle();
+    expect([source.starts, source.stops]).toEqual([2, 1]);
 
     // The head retrained in place (same path, new weights): SIGHUP picks it up.
     writeTestHead(dir, { name: 'site-v2', seed: 99 });
     const v2 = sha(head);
     expect(v2).not.toBe(v1);
     proc.emit('SIGHUP');
-    await until(() => source.starts === 3);
+    await waitFor(() => source.starts === 3, 10_000, 'the restart with the retrained head');
 
     proc.emit('SIGINT');
     expect(await done).toBe(0);
