@@ -48,7 +48,6 @@ export class EventRecorder {
   private writing: Promise<void> = Promise.resolve();
   private readonly topic: string;
   private readonly log: Logger;
-  events = 0;
 
   constructor(private readonly opts: EventRecorderOptions) {
     this.topic = topicsFor(opts.config.mqtt.topicPrefix, opts.config.device.id).events;
@@ -79,7 +78,6 @@ export class EventRecorder {
         };
         store.openEvent(ev);
         this.ids.set(c.event.key, id);
-        this.events++;
         this.log.info({ id, label: ev.label, confidence: ev.confidence }, 'event opened');
         if (c.event.category === 'threat' && store.enqueueAlert(id, { topic: this.topic })) this.opts.kick?.();
         return;

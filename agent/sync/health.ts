@@ -19,7 +19,6 @@ export class HealthPublisher {
   private latest?: HealthPayload;
   private qos: QoS;
   private readonly onConnect = () => void this.publishLatest();
-  published = 0;
 
   constructor(private readonly opts: HealthPublisherOptions) {
     this.qos = opts.qos;
@@ -48,7 +47,6 @@ export class HealthPublisher {
     if (!sample || !this.opts.broker.connected) return;
     try {
       await this.opts.broker.publish(this.opts.topic, JSON.stringify(sample), { qos: this.qos, retain: true });
-      this.published++;
     } catch (err) {
       this.opts.logger.debug({ err: (err as Error).message }, 'health not published');
     }

@@ -80,10 +80,6 @@ export class SyncService implements Component {
     this.startedAtMs = opts.startedAtMs ?? this.clock();
   }
 
-  get brokerUrl(): string | undefined {
-    return this.broker?.url;
-  }
-
   get drainStats() {
     return this.drain?.stats;
   }

@@ -71,6 +71,17 @@ describe('health: one sample, stored and published', () => {
     await h.sync.stop();
   });
 
+  it('retime() changes the interval at once (how the agent applies config/set health.intervalSec live)', () => {
+    const h = setup();
+    h.ticker.start();
+    expect(h.ticker.retime(10)).toBe(true);
+    expect(h.timers.pending).toEqual([10_000]);
+    h.timers.advance(30_000);
+    expect(h.samples()).toBe(4);
+    h.ticker.stop();
+    expect(h.timers.pending).toEqual([]);
+  });
+
   it('while offline samples are stored only; the next connect re-publishes the latest one, not a new sample', async () => {
     const h = setup();
     h.sync.start();
