@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
+import { systemTimers, type TimerHandle, type Timers } from '../sync/timers.js';
 import { bytesToMono, GapTracker, type AudioSink, type AudioSource } from './source.js';
 
 export interface RecorderSourceOptions {
@@ -20,6 +21,8 @@ export interface RecorderSourceOptions {
   channels: number;
   logger: Logger;
   clock?: () => number;
+  /** Restart backoff, stall watch and the stop timeout. Default: the system timers. */
+  timers?: Timers;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** No data for this long: the recorder is killed and restarted. */
@@ -43,10 +46,11 @@ export class RecorderSource implements AudioSource {
   private sink?: AudioSink;
   private stopping = false;
   private backoffMs: number;
-  private restartTimer?: NodeJS.Timeout;
-  private stallTimer?: NodeJS.Timeout;
+  private restartTimer?: TimerHandle;
+  private stallTimer?: TimerHandle;
   private readonly gaps: GapTracker;
   private readonly clock: () => number;
+  private readonly timers: Timers;
   private readonly log: Logger;
   restarts = 0;
   private startedAt = 0;
@@ -55,6 +59,7 @@ export class RecorderSource implements AudioSource {
     this.sampleRate = opts.sampleRate;
     this.description = Array.isArray(opts.command) ? opts.command.join(' ') : opts.command;
     this.clock = opts.clock ?? Date.now;
+    this.timers = opts.timers ?? systemTimers;
     this.backoffMs = opts.minBackoffMs ?? 1000;
     this.gaps = new GapTracker(opts.sampleRate, this.clock);
     this.log = opts.logger.child({ component: 'capture' });
@@ -68,14 +73,15 @@ export class RecorderSource implements AudioSource {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.restartTimer);
-    clearTimeout(this.stallTimer);
+    this.clearTimer('restartTimer');
+    this.clearTimer('stallTimer');
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    // A child without a pid never started (its spawn error is on its way): nothing to end.
+    if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 1000);
+      const t = this.timers.setTimeout(() => child.kill('SIGKILL'), 1000);
       child.once('close', () => {
-        clearTimeout(t);
+        this.timers.clearTimeout(t);
         resolve();
       });
       child.kill('SIGTERM');
@@ -99,7 +105,7 @@ export class RecorderSource implements AudioSource {
     const done = (why: string) => {
       if (reported) return;
       reported = true;
-      clearTimeout(this.stallTimer);
+      this.clearTimer('stallTimer');
       if (this.child === child) this.child = undefined;
       if (!this.stopping) this.failed(`${why}${stderr.trim() ? `: ${stderr.trim().slice(-300)}` : ''}`);
     };
@@ -123,12 +129,17 @@ export class RecorderSource implements AudioSource {
   }
 
   private armStall(child: ChildProcess): void {
-    clearTimeout(this.stallTimer);
-    this.stallTimer = setTimeout(() => {
+    this.clearTimer('stallTimer');
+    this.stallTimer = this.timers.setTimeout(() => {
       this.log.warn({ stallMs: this.opts.stallMs ?? 10_000 }, 'no audio from the recorder: restarting it');
       child.kill('SIGKILL');
     }, this.opts.stallMs ?? 10_000);
-    this.stallTimer.unref();
+  }
+
+  private clearTimer(which: 'restartTimer' | 'stallTimer'): void {
+    const t = this[which];
+    if (t !== undefined) this.timers.clearTimeout(t);
+    this[which] = undefined;
   }
 
   private failed(why: string): void {
@@ -137,7 +148,8 @@ export class RecorderSource implements AudioSource {
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.opts.maxBackoffMs ?? 30_000, this.backoffMs * 2);
     this.log.warn({ retryInMs: delay }, why);
-    this.restartTimer = setTimeout(() => {
+    this.restartTimer = this.timers.setTimeout(() => {
+      this.restartTimer = undefined;
       this.restarts++;
       if (!this.stopping) this.spawnRecorder();
     }, delay);

@@ -26,6 +26,20 @@ export interface AudioSink {
   gap(gap: CaptureGap): void;
 }
 
+/**
+ * The contract every source passes (test/capture/source-contract.ts):
+ * - `sampleRate` is the rate of every block delivered. A source that is told its rate (recorder,
+ *   stdin) knows it from construction; a file replay learns it when start() decodes the file and
+ *   reads 0 until then. It is final once start() has resolved, and before the first data().
+ * - start() → stop() → start() works any number of times: audio flows again after each start,
+ *   each sample is delivered once, and a later failure is reported once. Nothing is delivered
+ *   after stop() has resolved, even when stop() came while start() was still pending.
+ * - stop() is idempotent and may be called before start().
+ * - Failures never throw into the caller: once running, a lost input (device gone, recorder
+ *   exited, stream ended) reaches `interrupted` once, and `gap` when audio is back. The one
+ *   exception is an input that cannot be opened at all where that is a configuration error: a
+ *   replay file that is missing or unreadable rejects start() with an EarshotError naming it.
+ */
 export interface AudioSource {
   readonly kind: 'alsa' | 'file' | 'stdin';
   readonly sampleRate: number;

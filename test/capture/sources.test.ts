@@ -7,22 +7,17 @@ import { FileSource } from '../../agent/capture/file-source.js';
 import { RecorderSource, recorderCommand } from '../../agent/capture/recorder-source.js';
 import { bytesToMono, GapTracker, type AudioSink, type CaptureGap } from '../../agent/capture/source.js';
 import { StdinSource } from '../../agent/capture/stdin-source.js';
-import { silentLogger } from '../../agent/log.js';
+import { silentLogger } from '../../agent/silent-logger.js';
 import { validateConfig } from '../../config/load.js';
 import { encodeWavInt16Mono } from '../../dsp/wav-encode.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function collector() {
   const got = { samples: 0, chunks: [] as Int16Array[], interrupted: [] as string[], gaps: [] as CaptureGap[] };
   const sink: AudioSink = { data: (s) => (got.samples += s.length, got.chunks.push(s)), interrupted: (r) => got.interrupted.push(r), gap: (g) => got.gaps.push(g) };
   return { got, sink };
 }
-const until = async (cond: () => boolean, ms = 8000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('PCM helpers', () => {
   it('mixes interleaved s16le to mono and keeps the odd bytes for the next chunk', () => {
@@ -51,32 +46,60 @@ describe('PCM helpers', () => {
   });
 });
 
-describe('RecorderSource', () => {
-  it('a recorder that is missing does not crash: it is an interruption, retried with backoff', async () => {
+describe('RecorderSource (real child processes; its restart backoff on manual timers)', () => {
+  it('a recorder that is missing does not crash: it is one interruption, retried with doubling backoff up to the cap', async () => {
     const { got, sink } = collector();
-    const r = new RecorderSource({ command: ['/no/such/arecord'], sampleRate: 16000, channels: 1, logger: silentLogger(), minBackoffMs: 50, maxBackoffMs: 100 });
+    const timers = new ManualTimers();
+    const stallMs = 60_000;
+    const r = new RecorderSource({ command: ['/no/such/arecord'], sampleRate: 16000, channels: 1, logger: silentLogger(), timers, clock: timers.clock, minBackoffMs: 50, maxBackoffMs: 120, stallMs });
     r.start(sink);
-    await until(() => r.restarts >= 2);
+    const waits: number[] = [];
+    for (let restart = 1; restart <= 3; restart++) {
+      // Until the spawn fails, the one timer is the stall watch; then it is the restart.
+      await waitFor(() => timers.pending.length === 1 && timers.pending[0] !== stallMs, 5000, `the spawn failure before restart ${restart}`);
+      waits.push(timers.runNext());
+      expect(r.restarts).toBe(restart);
+    }
     await r.stop();
+    expect(waits).toEqual([50, 100, 120]);
+    expect(timers.pending).toEqual([]);
     expect(got.interrupted).toHaveLength(1);
     expect(got.interrupted[0]).toMatch(/\/no\/such\/arecord.*ENOENT/);
   });
-  it('a recorder that dies is restarted; the silence becomes a gap; stderr is kept in the reason', async () => {
+  it('a recorder that dies is restarted after the backoff; the silence becomes a gap; stderr is kept in the reason', async () => {
     const { got, sink } = collector();
-    const r = new RecorderSource({ command: `head -c 32000 /dev/zero; echo "device vanished" >&2; exit 1`, sampleRate: 16000, channels: 1, logger: silentLogger(), minBackoffMs: 100 });
+    const timers = new ManualTimers();
+    const r = new RecorderSource({ command: `head -c 32000 /dev/zero; echo "device vanished" >&2; exit 1`, sampleRate: 16000, channels: 1, logger: silentLogger(), timers, clock: timers.clock, minBackoffMs: 100 });
     r.start(sink);
-    await until(() => got.gaps.length >= 1);
-    await r.stop();
-    expect(got.samples).toBeGreaterThanOrEqual(32000);
+    await waitFor(() => got.interrupted.length === 1, 5000, 'the recorder to exit');
     expect(got.interrupted[0]).toBe('recorder exited (code 1): device vanished');
-    expect(got.gaps[0]!.samplesBefore).toBe(16000);
-    expect(got.gaps[0]!.durationMs).toBeGreaterThanOrEqual(90);
+    expect(got.samples).toBe(16000);
+    expect(r.restarts).toBe(0);
+    timers.advance(100);
+    expect(r.restarts).toBe(1);
+    await waitFor(() => got.gaps.length === 1, 5000, 'audio from the restarted recorder');
+    await r.stop();
+    expect(got.gaps[0]).toMatchObject({ durationMs: 100, samplesBefore: 16000, missingSamples: 1600, reason: 'recorder exited (code 1): device vanished' });
   });
-  it('stop() ends a running recorder', async () => {
+  it('a recorder that stalls (no data for stallMs) is killed and restarted', async () => {
+    const { got, sink } = collector();
+    const timers = new ManualTimers();
+    const r = new RecorderSource({ command: ['sh', '-c', 'head -c 3200 /dev/zero; exec sleep 60'], sampleRate: 16000, channels: 1, logger: silentLogger(), timers, clock: timers.clock, minBackoffMs: 100, stallMs: 5000 });
+    r.start(sink);
+    await waitFor(() => got.samples === 1600, 5000, 'the first block');
+    timers.advance(5000);
+    await waitFor(() => got.interrupted.length === 1, 5000, 'the stalled recorder to be killed');
+    expect(got.interrupted[0]).toBe('recorder exited (SIGKILL)');
+    timers.advance(100);
+    await waitFor(() => got.gaps.length === 1, 5000, 'audio from the restarted recorder');
+    await r.stop();
+    expect(r.restarts).toBe(1);
+  });
+  it('stop() ends a running recorder, and is not a failure', async () => {
     const { got, sink } = collector();
     const r = new RecorderSource({ command: ['sh', '-c', 'while true; do head -c 3200 /dev/zero; sleep 0.1; done'], sampleRate: 16000, channels: 1, logger: silentLogger() });
     r.start(sink);
-    await until(() => got.samples > 0);
+    await waitFor(() => got.samples > 0, 5000, 'audio');
     await r.stop();
     expect(got.interrupted).toEqual([]);
   });
@@ -91,26 +114,46 @@ describe('FileSource and StdinSource', () => {
     const once = collector();
     const f = new FileSource({ file: wav, realtime: false, loop: false, logger: silentLogger() });
     await f.start(once.sink);
-    await until(() => f.ended);
+    await waitFor(() => f.ended, 5000, 'the end of the replay');
     expect(once.got.samples).toBe(8000);
     expect(once.got.chunks[1]![0]).toBe(800 % 100);
+    expect(once.got.interrupted).toEqual(['end of replay file']);
     const looped = collector();
     const g = new FileSource({ file: wav, realtime: false, loop: true, logger: silentLogger() });
     await g.start(looped.sink);
-    await until(() => looped.got.samples > 20000);
+    await waitFor(() => looped.got.samples > 20000, 5000, 'the replay to loop');
     await g.stop();
     expect(looped.got.interrupted).toEqual([]);
   });
-  it('real-time replay is paced by the clock', async () => {
+  it('as fast as allowed waits while the pipeline is not ready, without dropping audio', async () => {
     const { got, sink } = collector();
-    const f = new FileSource({ file: wav, realtime: true, loop: true, logger: silentLogger() });
-    const t0 = Date.now();
+    const timers = new ManualTimers();
+    let ready = false;
+    const f = new FileSource({ file: wav, realtime: false, loop: false, logger: silentLogger(), timers, ready: () => ready });
     await f.start(sink);
-    await new Promise((r) => setTimeout(r, 500));
+    timers.advance(50);
+    expect(got.samples).toBe(0);
+    ready = true;
+    timers.advance(5);
+    await waitFor(() => f.ended, 5000, 'the end of the replay');
+    expect(got.samples).toBe(8000);
+  });
+  it('real-time replay delivers what the clock says is due, catching up after a stall', async () => {
+    const { got, sink } = collector();
+    const timers = new ManualTimers();
+    const f = new FileSource({ file: wav, realtime: true, loop: true, logger: silentLogger(), timers, clock: timers.clock });
+    await f.start(sink);
+    expect(got.samples).toBe(0);
+    for (let i = 0; i < 5; i++) timers.advance(100);
+    expect(got.samples).toBe(4000);
+    // The event loop was blocked for 1.5 s: the next tick delivers all of it, in 100 ms blocks.
+    timers.now += 1500;
+    timers.advance(100);
+    expect(got.samples).toBe(4000 + 16 * 800);
+    expect(got.chunks.every((c) => c.length === 800)).toBe(true);
     await f.stop();
-    const expected = ((Date.now() - t0) / 1000) * 8000;
-    expect(got.samples).toBeGreaterThan(expected * 0.6);
-    expect(got.samples).toBeLessThan(expected * 1.3);
+    timers.advance(1000);
+    expect(got.samples).toBe(4000 + 16 * 800);
   });
   it('stdin: raw s16le mixed to mono; its end is an interruption', async () => {
     const input = new PassThrough();
@@ -122,40 +165,20 @@ describe('FileSource and StdinSource', () => {
     input.write(b.subarray(0, 3));
     input.write(b.subarray(3));
     input.end();
-    await until(() => got.interrupted.length === 1);
+    await waitFor(() => got.interrupted.length === 1, 5000, 'the end of stdin');
+    expect(got.interrupted).toEqual(['stdin ended']);
     expect(Array.from(got.chunks.flatMap((c) => Array.from(c)))).toEqual([20, 60]);
   });
-  it('stdin: start -> stop -> start (a schedule pause) delivers audio again; listeners do not pile up', async () => {
+  it('stdin: stopped, it keeps only its error listener (no data/end listeners pile up across pauses)', async () => {
     const input = new PassThrough();
     const listeners = () => ({ data: input.listenerCount('data'), end: input.listenerCount('end'), error: input.listenerCount('error') });
-    // Stopped: no data/end listener; one error listener stays so an error while paused is not thrown.
-    const stopped = { data: 0, end: 0, error: 1 };
-    const { got, sink } = collector();
     const s = new StdinSource(16000, 1, silentLogger(), input);
-    const block = (v: number) => Buffer.from(Int16Array.from({ length: 4 }, () => v).buffer);
-    s.start(sink);
-    const running = listeners();
-    expect(running).toEqual({ data: 1, end: 1, error: 1 });
-    input.write(block(1));
-    await until(() => got.samples === 4);
-    for (let cycle = 2; cycle <= 4; cycle++) {
+    for (let cycle = 0; cycle < 3; cycle++) {
+      s.start(collector().sink);
+      expect(listeners()).toEqual({ data: 1, end: 1, error: 1 });
       await s.stop();
-      expect(listeners()).toEqual(stopped);
-      const paused = got.samples;
-      input.write(block(100)); // while paused: not delivered now
-      await new Promise((r) => setTimeout(r, 20));
-      expect(got.samples).toBe(paused);
-      expect(got.chunks.flatMap((c) => Array.from(c)).filter((v) => v !== 100)).toHaveLength(4 * (cycle - 1));
-      s.start(sink);
-      expect(listeners()).toEqual(running);
-      input.write(block(cycle));
-      // What the pipe held during the pause may come first; then the new audio.
-      await until(() => got.chunks.some((c) => c.includes(cycle)), 2000);
+      expect(listeners()).toEqual({ data: 0, end: 0, error: 1 });
     }
-    await s.stop();
-    expect(listeners()).toEqual(stopped);
-    expect(got.interrupted).toEqual([]);
-    expect(got.chunks.flatMap((c) => Array.from(c)).filter((v) => v !== 100)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4]);
   });
   it('stdin: a frame split across a pause stays aligned; an error while paused is reported on the next start', async () => {
     const input = new PassThrough();
@@ -165,11 +188,11 @@ describe('FileSource and StdinSource', () => {
     [10, 30, 50, 70].forEach((v, i) => b.writeInt16LE(v, 2 * i));
     s.start(sink);
     input.write(b.subarray(0, 5));
-    await until(() => got.samples === 1);
+    await waitFor(() => got.samples === 1, 5000, 'the first frame');
     await s.stop();
     s.start(sink);
     input.write(b.subarray(5));
-    await until(() => got.samples === 2);
+    await waitFor(() => got.samples === 2, 5000, 'the split frame');
     expect(got.chunks.flatMap((c) => Array.from(c))).toEqual([20, 60]);
     await s.stop();
     input.emit('error', new Error('EIO'));

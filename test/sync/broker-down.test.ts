@@ -2,15 +2,37 @@
  * "Done when": broker down with 1,000 events queued → broker up → a subscriber receives all of
  * them, each id at least once, in seq order within a priority; and an agent started with the
  * broker down connects within two backoff steps of it coming up.
+ *
+ * The real Mosquitto, sockets, MqttBroker and SyncService; only the broker's reconnect backoff
+ * runs on manual timers (with a fixed jitter), which the test moves on one attempt at a time.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../config/schema.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
+import { ReconnectBackoff } from '../../agent/sync/backoff.js';
 import { LINK_STATE_KEY, parseLinkState } from '../../agent/sync/link-state.js';
+import { MqttBroker } from '../../agent/sync/mqtt-broker.js';
+import { connectionOptions } from '../../agent/sync/mqtt-options.js';
 import { SyncService } from '../../agent/sync/sync-service.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 import { freePort, Mosquitto } from '../helpers/mosquitto.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { DEVICE, EVENTS_TOPIC, PREFIX, Subscriber, firstArrivalSeqs, isIncreasing, queueEvents, tempDir, testConfig, waitFor } from './helpers.js';
+
+/** The broker SyncService would make for `config`, with its reconnect waits on `timers`. */
+function brokerOnTimers(config: Config, timers: ManualTimers, random: () => number): { broker: MqttBroker; backoff: ReconnectBackoff } {
+  const backoff = new ReconnectBackoff({ minMs: config.mqtt.reconnectMinSec * 1000, maxMs: config.mqtt.reconnectMaxSec * 1000, random });
+  return { broker: new MqttBroker({ url: config.mqtt.url, connection: connectionOptions(config.mqtt, DEVICE), backoff, timers }), backoff };
+}
+
+/** Runs the pending reconnect and waits for the real connection attempt it starts to fail. */
+async function failedAttempt(broker: MqttBroker, timers: ManualTimers): Promise<number> {
+  const failures = broker.stats.linkErrors;
+  const waited = timers.runNext();
+  await waitFor(() => broker.stats.linkErrors > failures, 5000, `connection attempt ${broker.stats.attempts} to fail`);
+  return waited;
+}
 
 describe('sync against a broker that is down at first', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -36,16 +58,21 @@ describe('sync against a broker that is down at first', () => {
     queueEvents(store, 1000);
     expect(store.storeHealth().outbox.depth).toBe(1000);
 
-    const sync = new SyncService({ config, configFile: path.join(dir, 'config.yaml'), store, version: '0.0.0-test' });
+    const timers = new ManualTimers();
+    const link = brokerOnTimers(config, timers, () => 0);
+    const sync = new SyncService({ config, configFile: path.join(dir, 'config.yaml'), store, version: '0.0.0-test', broker: link.broker });
     sync.start();
     cleanups.push(() => sync.stop());
-    await waitFor(() => (parseLinkState(store.getState(LINK_STATE_KEY))?.failedAttempts ?? 0) >= 2, 5000, 'failed attempts while down');
+    await waitFor(() => link.broker.stats.linkErrors === 1, 5000, 'the first attempt to fail');
+    await failedAttempt(link.broker, timers);
+    expect(parseLinkState(store.getState(LINK_STATE_KEY))?.failedAttempts).toBe(2);
     expect(sync.drainStats?.published).toBe(0);
 
     await broker.start();
     const sub = await new Subscriber().connect(broker.url, [`${PREFIX}/${DEVICE}/#`]);
     cleanups.push(() => sub.close());
     await gate.listen(gatePort);
+    timers.runNext();
 
     await sub.until(() => new Set(sub.on(EVENTS_TOPIC).map((m) => m.payload.id)).size === 1000, 30_000, '1,000 distinct events');
     const events = sub.on(EVENTS_TOPIC);
@@ -65,9 +92,9 @@ describe('sync against a broker that is down at first', () => {
     expect(status[0]?.payload).toMatchObject({ state: 'online', version: '0.0.0-test' });
 
     await waitFor(() => store.storeHealth().outbox.depth === 0, 5000, 'the outbox to empty');
-    const link = parseLinkState(store.getState(LINK_STATE_KEY));
-    expect(link).toMatchObject({ connected: true, url: `mqtt://127.0.0.1:${gatePort}` });
-    expect(link?.lastError).toMatch(/127\.0\.0\.1:\d+: connection refused/);
+    const state = parseLinkState(store.getState(LINK_STATE_KEY));
+    expect(state).toMatchObject({ connected: true, url: `mqtt://127.0.0.1:${gatePort}` });
+    expect(state?.lastError).toMatch(/127\.0\.0\.1:\d+: connection refused/);
     expect(store.storeHealth().lastSyncAt).toBeDefined();
   });
 
@@ -81,39 +108,30 @@ describe('sync against a broker that is down at first', () => {
     const store = new SqliteStore({ file: path.join(dir, 'events.db') });
     store.open();
     cleanups.push(() => store.close());
-    const sync = new SyncService({ config, configFile: path.join(dir, 'config.yaml'), store, version: '0.0.0-test' });
-
-    const failures: number[] = [];
-    let connectedAt = 0;
-    // Observe the broker the service made, through its link-state writes.
-    const realSet = store.setState.bind(store);
-    store.setState = (key, value) => {
-      if (key === LINK_STATE_KEY) {
-        const s = parseLinkState(value)!;
-        if (s.connected && !connectedAt) connectedAt = performance.now();
-        if (!s.connected && s.failedAttempts > failures.length) failures.push(performance.now());
-      }
-      realSet(key, value);
-    };
-    const t0 = performance.now();
+    const timers = new ManualTimers();
+    // Jitter fixed half way: each wait is three quarters of its nominal step.
+    const link = brokerOnTimers(config, timers, () => 0.5);
+    const sync = new SyncService({ config, configFile: path.join(dir, 'config.yaml'), store, version: '0.0.0-test', broker: link.broker });
     sync.start();
     cleanups.push(() => sync.stop());
-    await new Promise((r) => setTimeout(r, 3000));
-    expect(connectedAt).toBe(0);
-    // Backoff grew: 100, 200, 400, 800, 800 ... ms (each shortened by up to half): about 6–12 attempts in 3 s, not 30.
-    expect(failures.length).toBeGreaterThanOrEqual(5);
-    expect(failures.length).toBeLessThanOrEqual(14);
-    const gaps = failures.slice(1).map((t, i) => t - failures[i]!);
-    expect(Math.max(...gaps)).toBeLessThanOrEqual(maxMs + 250);
-    expect(gaps.slice(-2).every((g) => g >= maxMs / 2 - 20)).toBe(true);
-    expect(failures[0]! - t0).toBeLessThan(500); // the first attempt is immediate
+
+    // The first attempt is immediate: it fails before any manual time has passed.
+    await waitFor(() => link.broker.stats.linkErrors === 1, 5000, 'the first attempt to fail');
+    expect(timers.now).toBe(0);
+    // Then the waits grow (nominal 100, 200, 400, 800, 800, 800 ms) and stop growing at the cap.
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) waits.push(await failedAttempt(link.broker, timers));
+    expect(waits).toEqual([75, 150, 300, 600, 600, 600]);
+    expect(parseLinkState(store.getState(LINK_STATE_KEY))).toMatchObject({ connected: false, failedAttempts: 7 });
 
     await broker.start();
-    const upAt = performance.now();
-    await waitFor(() => connectedAt > 0, 5000, 'the agent to connect');
-    const lag = connectedAt - upAt;
-    // The wait in progress when the broker came up is at most one step (800 ms); two steps is the bound.
-    expect(lag).toBeLessThanOrEqual(2 * maxMs);
-    console.log(`reconnect: ${failures.length} failed attempts while down; connected ${Math.round(lag)} ms after the broker came up (bound ${2 * maxMs} ms)`);
+    const upAt = timers.now;
+    // The wait in progress when the broker came up is at most one step; its attempt connects.
+    timers.runNext();
+    await waitFor(() => link.broker.connected, 5000, 'the agent to connect');
+    expect(timers.now - upAt).toBeLessThanOrEqual(maxMs);
+    expect(link.broker.stats).toMatchObject({ attempts: 8, connects: 1, linkErrors: 7 });
+    expect(link.backoff.attempts).toBe(0);
+    await waitFor(() => parseLinkState(store.getState(LINK_STATE_KEY))?.connected === true, 5000, 'the link state to say connected');
   });
 });
