@@ -6,7 +6,8 @@ import { loadConfig } from '../../config/load.js';
 import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
 import { openDetection } from '../detect/open-detection.js';
 import { findAudioFiles } from '../offline/find-audio.js';
-import { csvLine, CSV_HEADER, offlineEvent, ravenTable } from '../offline/report.js';
+import { offlineEvent, ravenTable } from '../offline/report.js';
+import { EVENT_CSV_HEADER, eventCsvLine } from '../store/event-csv.js';
 import { scoringHead } from '../detect/scoring-head.js';
 import type { EarshotEvent } from '../event.js';
 import { EarshotError, ExitCode, InputMissingError, UsageError } from '../errors.js';
@@ -100,7 +101,7 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
   let seq = 0;
   const t0 = process.cpuUsage();
   const wall0 = performance.now();
-  if (format === 'csv') ctx.stdout(`${CSV_HEADER}\n`);
+  if (format === 'csv') ctx.stdout(`${EVENT_CSV_HEADER}\n`);
   if (format === 'raven') fs.mkdirSync(opts.out ?? '.', { recursive: true });
 
   try {
@@ -134,7 +135,7 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
       for (const e of events) {
         byLabel.set(e.label, (byLabel.get(e.label) ?? 0) + 1);
         if (format === 'json') ctx.stdout(`${JSON.stringify(e)}\n`);
-        else if (format === 'csv') ctx.stdout(`${csvLine(e)}\n`);
+        else if (format === 'csv') ctx.stdout(`${eventCsvLine(e)}\n`);
         else if (format === 'text') ctx.stdout(textLine(e));
       }
       if (format === 'raven') {

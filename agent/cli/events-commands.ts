@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { DataError, InputMissingError, UsageError } from '../errors.js';
 import type { EarshotEvent } from '../event.js';
+import { EVENT_CSV_HEADER, eventCsvLine } from '../store/event-csv.js';
 import { contractEvent } from '../store/event-payload.js';
 import { openEventReader, type EventReader } from '../store/event-reader.js';
 import { databasePath } from '../store/limits.js';
@@ -89,38 +90,6 @@ function printTable(ctx: CliContext, rows: readonly StoredEvent[]): void {
   ctx.stdout(`${format(header)}\n`);
   for (const l of lines) ctx.stdout(`${format(l)}\n`);
 }
-
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-function csvField(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-const CSV_COLUMNS: readonly [string, (e: EarshotEvent) => unknown][] = [
-  ['id', (e) => e.id],
-  ['seq', (e) => e.seq],
-  ['device', (e) => e.device],
-  ['label', (e) => e.label],
-  ['category', (e) => e.category],
-  ['confidence', (e) => e.confidence],
-  ['start', (e) => e.start],
-  ['end', (e) => e.end],
-  ['clockSynced', (e) => e.clockSynced],
-  ['lat', (e) => e.location?.lat],
-  ['lon', (e) => e.location?.lon],
-  ['modelName', (e) => e.model.name],
-  ['modelVersion', (e) => e.model.version],
-  ['modelSha256', (e) => e.model.sha256],
-  ['modelLabels', (e) => e.modelLabels],
-  ['clipPath', (e) => e.clip?.path],
-  ['clipFormat', (e) => e.clip?.format],
-  ['clipDurationMs', (e) => e.clip?.durationMs],
-  ['clipSha256', (e) => e.clip?.sha256],
-  ['file', (e) => e.file],
-  ['startSec', (e) => e.startSec],
-  ['endSec', (e) => e.endSec],
-];
 
 /** Finds an event by full id, unique id prefix (at least 4 characters) or seq number. */
 function findEvent(reader: EventReader, ref: string, file: string): StoredEvent {
@@ -213,10 +182,10 @@ export const registerEventsCommands: RegisterCommand = (program, ctx) => {
     .action((opts: { format: 'json' | 'csv'; since?: string; label?: string }, cmd: Command) => {
       const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
       withReader(cmd, ctx, (reader) => {
-        if (opts.format === 'csv') ctx.stdout(`${CSV_COLUMNS.map(([name]) => name).join(',')}\n`);
+        if (opts.format === 'csv') ctx.stdout(`${EVENT_CSV_HEADER}\n`);
         for (const s of reader.queries.iterate({ sinceMs, label: opts.label })) {
           const e = contractEvent(s.event);
-          ctx.stdout(opts.format === 'csv' ? `${CSV_COLUMNS.map(([, get]) => csvField(get(e))).join(',')}\n` : `${JSON.stringify(e)}\n`);
+          ctx.stdout(`${opts.format === 'csv' ? eventCsvLine(e) : JSON.stringify(e)}\n`);
         }
       });
     });

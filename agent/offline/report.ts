@@ -1,6 +1,7 @@
 /**
- * Output formats of `earshot analyze`: event JSON lines (the contract + file, startSec, endSec),
- * CSV, and Raven selection tables (the format BirdNET and bioacoustic tools exchange).
+ * Output formats of `earshot analyze`: event JSON lines (the contract + file, startSec, endSec)
+ * and Raven selection tables (the format BirdNET and bioacoustic tools exchange). Its CSV is the
+ * event CSV of `events export` (agent/store/event-csv.ts).
  */
 import type { EarshotEvent, ModelRef } from '../event.js';
 import { eventHeadField, type ScoringHead } from '../detect/scoring-head.js';
@@ -46,18 +47,6 @@ export function offlineEvent(ev: TrackedEvent, seq: number, ctx: OfflineContext)
     endSec: round(endSec, 3),
     ...eventHeadField(ctx.head, ev.label),
   };
-}
-
-export const CSV_HEADER = 'file,startSec,endSec,label,category,confidence,topModelLabel,topModelScore,id,start,end';
-
-function csvField(value: string | number): string {
-  const s = String(value);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function csvLine(e: EarshotEvent): string {
-  const top = e.modelLabels[0];
-  return [e.file ?? '', e.startSec ?? '', e.endSec ?? '', e.label, e.category, e.confidence, top?.label ?? '', top?.score ?? '', e.id, e.start, e.end].map(csvField).join(',');
 }
 
 export const RAVEN_HEADER = ['Selection', 'View', 'Channel', 'Begin Time (s)', 'End Time (s)', 'Low Freq (Hz)', 'High Freq (Hz)', 'Label', 'Category', 'Confidence', 'Begin Path', 'File Offset (s)'].join('\t');

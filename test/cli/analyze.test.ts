@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EarshotEvent } from '../../agent/event.js';
 import { runEarshot } from '../helpers/cli.js';
+import { parseCsv } from '../helpers/parse-csv.js';
 import { devCorpusDir, sharedModelsDir } from '../helpers/paths.js';
 
 let dir: string;
@@ -54,17 +55,25 @@ describe('earshot analyze on real recordings', () => {
     expect(labels.length).toBeGreaterThanOrEqual(10);
   });
 
-  it('walks folders, filters labels, writes CSV', () => {
+  it('walks folders, filters labels, writes the event CSV (a file name with a comma and quotes round-trips)', () => {
     const sub = path.join(dir, 'walk', 'a');
     fs.mkdirSync(sub, { recursive: true });
-    fs.copyFileSync(dev('gunshot/belize_gunshot_365.wav'), path.join(sub, 'shot.wav'));
+    const shot = path.join(sub, 'shot, "near".wav');
+    fs.copyFileSync(dev('gunshot/belize_gunshot_365.wav'), shot);
     fs.writeFileSync(path.join(sub, 'notes.txt'), 'not audio');
     const r = analyze(['--format', 'csv', '--labels', 'gunshot', path.join(dir, 'walk')]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toBe('file,startSec,endSec,label,category,confidence,topModelLabel,topModelScore,id,start,end');
-    expect(lines.slice(1).length).toBeGreaterThan(0);
-    expect(lines.slice(1).every((l) => l.includes(',gunshot,threat,'))).toBe(true);
+    const { header, rows } = parseCsv(r.stdout);
+    // The header of `events export --format csv` too.
+    expect(header.join(',')).toBe(
+      'id,seq,device,label,category,confidence,start,end,clockSynced,lat,lon,modelName,modelVersion,modelSha256,modelLabels,clipPath,clipFormat,clipDurationMs,clipSha256,file,startSec,endSec,topModelLabel,topModelScore,headName,headSha256',
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row).toMatchObject({ device: 'test-rig', label: 'gunshot', category: 'threat', clockSynced: 'false', modelName: 'efficientat-mn04', file: shot });
+      expect(Number(row.endSec)).toBeGreaterThan(Number(row.startSec));
+      expect(row.topModelLabel).toBe((JSON.parse(row.modelLabels!) as { label: string }[])[0]!.label);
+    }
   });
 
   it('writes a Raven selection table per input', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { csvLine, CSV_HEADER, offlineEvent, RAVEN_HEADER, ravenTable } from '../../agent/offline/report.js';
+import { offlineEvent, RAVEN_HEADER, ravenTable } from '../../agent/offline/report.js';
+import { EVENT_CSV_HEADER, eventCsvLine } from '../../agent/store/event-csv.js';
+import { parseCsv } from '../helpers/parse-csv.js';
 import type { TrackedEvent } from '../../agent/detect/tracker.js';
 
 const tracked: TrackedEvent = {
@@ -45,10 +47,11 @@ describe('offline events', () => {
   it('ids are unique', () => {
     expect(offlineEvent(tracked, 8, ctx).id).not.toBe(e.id);
   });
-  it('CSV quotes fields with commas', () => {
-    const line = csvLine(e);
-    expect(line.startsWith('"site/a,b.wav",1,3,gunshot,threat,0.9123,"Gunshot, gunfire",0.8765,')).toBe(true);
-    expect(CSV_HEADER.split(',')).toHaveLength(line.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).length);
+  it('in the event CSV: the offline columns filled, a file name with a comma and quotes round-trips', () => {
+    const tricky = offlineEvent(tracked, 9, { ...ctx, file: 'site/a,"b".wav' });
+    const { header, rows } = parseCsv(`${EVENT_CSV_HEADER}\n${eventCsvLine(tricky)}\n`);
+    expect(header.slice(-7)).toEqual(['file', 'startSec', 'endSec', 'topModelLabel', 'topModelScore', 'headName', 'headSha256']);
+    expect(rows[0]).toMatchObject({ seq: '9', label: 'gunshot', confidence: '0.9123', file: 'site/a,"b".wav', startSec: '1', endSec: '3', topModelLabel: 'Gunshot, gunfire', topModelScore: '0.8765' });
   });
   it('Raven selection tables have the header and one tab-separated row per event', () => {
     const table = ravenTable([e, offlineEvent(tracked, 8, ctx)], 15000).trimEnd().split('\n');

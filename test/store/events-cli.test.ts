@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EarshotEvent } from '../../agent/event.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import type { StoredEvent } from '../../agent/store/types.js';
+import { parseCsv } from '../helpers/parse-csv.js';
 import { cliPath } from '../helpers/paths.js';
 import { EVENTS_TOPIC, T0, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
 
@@ -25,6 +26,10 @@ function earshot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     });
   });
 }
+
+/** The header of both `events export --format csv` and `analyze --format csv`. */
+const EVENT_CSV_HEADER =
+  'id,seq,device,label,category,confidence,start,end,clockSynced,lat,lon,modelName,modelVersion,modelSha256,modelLabels,clipPath,clipFormat,clipDurationMs,clipSha256,file,startSec,endSec,topModelLabel,topModelScore,headName,headSha256';
 
 const CONTRACT_KEYS = new Set(['id', 'seq', 'device', 'label', 'category', 'confidence', 'start', 'end', 'modelLabels', 'model', 'location', 'clip', 'clockSynced', 'file', 'startSec', 'endSec']);
 
@@ -132,18 +137,57 @@ describe('earshot events', () => {
     expect(since.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as EarshotEvent).seq)).toEqual([5, 6]);
   });
 
-  it('export --format csv: a header and quoted fields', async () => {
+  it('export --format csv: the event CSV header; fields round-trip through an RFC 4180 parse', async () => {
     const r = await earshot(['-c', config, 'events', 'export', '--format', 'csv']);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('id,seq,device,label,category,confidence,start,end,clockSynced,lat,lon,modelName,modelVersion,modelSha256,modelLabels,clipPath,clipFormat,clipDurationMs,clipSha256,file,startSec,endSec');
-    expect(lines).toHaveLength(7);
-    expect(lines[1]).toContain(`${events[0]!.id},1,guardian-07,gunshot,threat,0.8,`);
+    const { header, rows } = parseCsv(r.stdout);
+    expect(header.join(',')).toBe(EVENT_CSV_HEADER);
+    expect(rows.map((row) => row.seq)).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(rows[0]).toMatchObject({
+      id: events[0]!.id,
+      device: 'guardian-07',
+      label: 'gunshot',
+      category: 'threat',
+      confidence: '0.8',
+      start: events[0]!.start,
+      clockSynced: 'true',
+      lat: '-37.8',
+      lon: '-73.1',
+      clipFormat: 'flac',
+      clipDurationMs: '6000',
+      topModelLabel: 'Gunshot, gunfire',
+      topModelScore: '0.81',
+      file: '',
+      headName: '',
+    });
+    expect(JSON.parse(rows[0]!.modelLabels!)).toEqual(events[0]!.modelLabels);
     // modelLabels holds a comma and quotes: quoted, quotes doubled.
-    expect(lines[1]).toContain('"[{""label"":""Gunshot, gunfire"",""score"":0.81}]"');
-    expect(lines[1]).toContain(',flac,6000,');
+    expect(r.stdout.split('\n')[1]).toContain('"[{""label"":""Gunshot, gunfire"",""score"":0.81}]"');
     const bad = await earshot(['-c', config, 'events', 'export', '--format', 'xml']);
     expect(bad.code).toBe(2);
+  });
+
+  it('export --format csv: a label and a clip path with commas, quotes and a line break come back as they were', async () => {
+    const other = makeTempDir('earshot-cli-csv-');
+    try {
+      const dataDir = path.join(other, 'data');
+      const otherConfig = path.join(other, 'config.yaml');
+      fs.writeFileSync(otherConfig, `storage:\n  dataDir: ${JSON.stringify(dataDir)}\n`);
+      const store = new SqliteStore({ file: path.join(dataDir, 'events.db'), reserveBytes: 0 });
+      store.open();
+      const label = 'dog, "big"\nbarking';
+      const clipPath = path.join(dataDir, 'clips', 'a,"b".flac');
+      const e = store.putEvent(makeEvent({ label }));
+      store.attachClip(e.id, { path: clipPath, format: 'flac', durationMs: 6000, sha256: 'cd'.repeat(32), bytes: 10 });
+      store.close();
+      const r = await earshot(['-c', otherConfig, 'events', 'export', '--format', 'csv']);
+      expect(r.code, r.stderr).toBe(0);
+      const { rows } = parseCsv(r.stdout);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ id: e.id, label, clipPath });
+    } finally {
+      removeTempDir(other);
+    }
   });
 
   it('reads while the agent holds the database open for writing', async () => {
