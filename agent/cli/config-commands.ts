@@ -6,6 +6,7 @@ import { defaultConfigText } from '../../config/document.js';
 import { configTarget, getPath, loadConfig, locateConfig } from '../../config/load.js';
 import { REDACTED, redactConfig } from '../../config/redact.js';
 import { checkConfigPath, updateConfigFile, valueFromText, writeConfigFile } from '../../config/update.js';
+import { checkRunFiles } from '../doctor/run-files.js';
 import { UsageError } from '../errors.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
@@ -77,10 +78,12 @@ export const registerConfigCommands: RegisterCommand = (program, ctx) => {
 
   config
     .command('validate')
-    .description('check a configuration file (default: the one in use) and the EARSHOT_* variables')
+    .description('check a configuration file (default: the one in use), the EARSHOT_* variables and the files run reads (TLS, password, request secret)')
     .argument('[file]', 'file to check')
     .action((file: string | undefined, _opts: unknown, cmd: Command) => {
       const loaded = loadConfig({ flag: file ?? globalOptions(cmd).config, env: ctx.env });
+      // What run would refuse at start (exit 78, same message), without starting anything.
+      checkRunFiles(loaded.config);
       const name = loaded.location.path ?? 'built-in defaults (no configuration file found)';
       const extra = loaded.overrides.length ? ` with ${loaded.overrides.map((o) => o.envName).join(', ')}` : '';
       ctx.stdout(`ok: ${name}${extra} is valid\n`);

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../agent/agent-process.js';
 import { installService, SYSUSERS_PATH, systemdUnit, UNIT_PATH, uninstallService } from '../../agent/service/systemd.js';
 import { runEarshot } from '../helpers/cli.js';
-import { freePort } from '../helpers/mosquitto.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-service-'));
 
@@ -52,28 +51,3 @@ describe('systemd unit', () => {
   });
 });
 
-describe('earshot doctor', () => {
-  it('prints one line per check and fails (69) on a missing model and an unreachable broker', async () => {
-    const dir = tmp();
-    const cfg = path.join(dir, 'c.yaml');
-    const port = await freePort();
-    fs.writeFileSync(cfg, `storage:\n  dataDir: ${path.join(dir, 'data')}\naudio:\n  recorderCommand: /no/such/recorder\nmqtt:\n  url: mqtt://127.0.0.1:${port}\n`);
-    const r = runEarshot(['-c', cfg, 'doctor']);
-    expect(r.code).toBe(69);
-    expect(r.stdout).toMatch(/^PASS config: valid$/m);
-    expect(r.stdout).toMatch(/^FAIL recorder: \/no\/such\/recorder not found/m);
-    expect(r.stdout).toMatch(/^FAIL model: efficientat-mn04: not installed/m);
-    expect(r.stdout).toMatch(/^PASS disk: /m);
-    expect(r.stdout).toMatch(/^(PASS|WARN) clock: /m);
-    expect(r.stdout).toMatch(new RegExp(`^FAIL broker: mqtt://127.0.0.1:${port}: `, 'm'));
-  });
-  it('an invalid configuration is one FAIL line, exit 78', () => {
-    const dir = tmp();
-    const cfg = path.join(dir, 'c.yaml');
-    fs.writeFileSync(cfg, `audio:\n  sampleRate: 5\n`);
-    const r = runEarshot(['-c', cfg, 'doctor']);
-    expect(r.code).toBe(78);
-    expect(r.stdout).toMatch(/^FAIL config: .*1 problem/m);
-    expect(r.stdout).toContain("sampleRate");
-  });
-});

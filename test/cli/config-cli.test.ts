@@ -95,6 +95,16 @@ describe('config validate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('is valid');
   });
+  it('rejects, as run does (78, same message), a file run reads at start that is missing', () => {
+    const secret = path.join(dir, 'no-secret');
+    fs.writeFileSync(file, `mqtt:\n  requestSecretFile: ${secret}\n`);
+    const r = runEarshot(['config', 'validate', file]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toBe(`earshot: mqtt.requestSecretFile: ${secret}: cannot read the request secret: not found\n`);
+    // With the broker off, run reads none of them.
+    fs.writeFileSync(file, `mqtt:\n  enabled: false\n  requestSecretFile: ${secret}\n  tls:\n    ca: ${secret}\n`);
+    expect(runEarshot(['config', 'validate', file]).code).toBe(0);
+  });
 });
 
 describe('config set', () => {
