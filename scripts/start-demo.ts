@@ -8,11 +8,16 @@
  *   npm start -- path/to/recording.wav          replay another recording
  *   EARSHOT_MQTT_URL=mqtt://host:1883 npm start also send alerts to that broker
  *   EARSHOT_CONFIG=/etc/earshot/config.yaml npm start   your own configuration (e.g. audio.source: alsa)
+ *
+ * It first says where its configuration and data are, and the `npx earshot --config …` commands
+ * that look at them: the CLI's default configuration is /etc/earshot/config.yaml, so a bare
+ * `earshot events list` would look in /var/lib/earshot and find nothing of the demo's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../agent/cli/program.js';
 import { processContext } from '../agent/cli/context.js';
+import { loadConfig } from '../config/load.js';
 import { packageRoot } from '../models/registry.js';
 
 const root = packageRoot();
@@ -45,9 +50,38 @@ if (!config) {
   );
 }
 
+/** A path as the user should type it: relative when under the current folder, quoted when needed. */
+function shown(file: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(file));
+  const p = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(file);
+  return /^[\w./@%+=:,-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
+function guide(configFile: string): string {
+  let data: string;
+  try {
+    data = shown(loadConfig({ flag: configFile, env }).config.storage.dataDir);
+  } catch {
+    data = '(storage.dataDir of that file, once it is valid)';
+  }
+  // `npx earshot` runs this checkout's CLI (package.json "bin") from anywhere inside it.
+  const cli = `npx earshot --config ${shown(configFile)}`;
+  return [
+    `npm start: configuration ${shown(configFile)}; data (database, clips, model) in ${data}`,
+    `  look at them from another terminal, in ${process.cwd()}:`,
+    `    ${cli} events list`,
+    `    ${cli} status`,
+    `    ${cli} doctor`,
+    '',
+  ].join('\n');
+}
+
+ctx.stderr(`${guide(config)}\n`);
 let code = await runCli(['-c', config, 'models', 'install'], ctx);
 if (code === 0) {
-  ctx.stderr(`\nearshot run: replaying ${recording ? path.relative(process.cwd(), recording) : 'the configured source'} in real time${env.EARSHOT_MQTT_ENABLED === 'true' ? `, alerts to ${env.EARSHOT_MQTT_URL}` : ' (no broker: set EARSHOT_MQTT_URL to send alerts)'}; Ctrl-C stops\n`);
+  // With EARSHOT_CONFIG the demo's recording is not used: that file names the source.
+  const source = process.env.EARSHOT_CONFIG || !recording ? 'listening to the configured source' : `replaying ${path.relative(process.cwd(), recording)} in real time`;
+  ctx.stderr(`\nearshot run: ${source}${env.EARSHOT_MQTT_ENABLED === 'true' ? `, alerts to ${env.EARSHOT_MQTT_URL}` : ' (no broker: set EARSHOT_MQTT_URL to send alerts)'}; Ctrl-C stops\n`);
   code = await runCli(['-c', config, 'run'], ctx);
 }
 process.exitCode = code;
