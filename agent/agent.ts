@@ -35,7 +35,7 @@ import { createStorage } from './store/create-store.js';
 import { StorageComponent } from './store/storage-component.js';
 import type { Store } from './store/types.js';
 import { SyncService } from './sync/sync-service.js';
-import { systemTimers, type Timers } from './sync/timers.js';
+import { systemTimers, type Timers } from './timers.js';
 import { readBattery } from './system/battery.js';
 import { checkClockSynced } from './system/clock-sync.js';
 import { ClockSyncPoller } from './system/clock-sync-poller.js';

@@ -12,7 +12,7 @@
  * Constructors of components only assign; every resource is taken in start().
  */
 import type { Logger } from './log.js';
-import { systemTimers, type TimerHandle, type Timers } from './sync/timers.js';
+import { systemTimers, type TimerHandle, type Timers } from './timers.js';
 
 export interface Component {
   /** Names the component in logs ("capture", "sync", ...). */

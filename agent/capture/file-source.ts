@@ -9,7 +9,7 @@
 import { decodeAudioFile } from '../audio/decode-file.js';
 import { float32ToInt16 } from '../../dsp/pcm.js';
 import type { Logger } from '../log.js';
-import { systemTimers, type TimerHandle, type Timers } from '../sync/timers.js';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import type { AudioSink, AudioSource } from './source.js';
 
 export interface FileSourceOptions {

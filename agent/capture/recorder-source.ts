@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
-import { systemTimers, type TimerHandle, type Timers } from '../sync/timers.js';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import { bytesToMono, GapTracker, type AudioSink, type AudioSource } from './source.js';
 
 export interface RecorderSourceOptions {

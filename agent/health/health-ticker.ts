@@ -7,7 +7,7 @@
 import type { Component } from '../component.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
-import type { TimerHandle, Timers } from '../sync/timers.js';
+import type { TimerHandle, Timers } from '../timers.js';
 import type { HealthPayload } from './health-payload.js';
 
 export interface HealthTickerOptions {

@@ -13,7 +13,7 @@ import { scoringHead } from '../detect/scoring-head.js';
 import type { Logger } from '../log.js';
 import type { ClipWriter } from '../store/clip-writer.js';
 import type { Store } from '../store/types.js';
-import type { Timers } from '../sync/timers.js';
+import type { Timers } from '../timers.js';
 import { EventRecorder } from './event-recorder.js';
 import { LivePipeline, type ActivityGate, type PipelineStats } from './live-pipeline.js';
 

@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import type { AudioSink, AudioSource } from '../capture/source.js';
 import type { Component } from '../component.js';
 import type { Logger } from '../log.js';
-import type { TimerHandle, Timers } from '../sync/timers.js';
+import type { TimerHandle, Timers } from '../timers.js';
 import type { BatteryReading } from '../system/battery.js';
 import type { InferencePause } from './inference-pause.js';
 import { BatteryPolicy, inListeningWindow, listenMode, type BatteryMode, type ListenMode } from './scheduler.js';

@@ -17,7 +17,7 @@ import type { ReconnectBackoff } from './backoff.js';
 import { BrokerRefusedError, LinkDownError, type Broker, type BrokerEvents, type IncomingMessage, type PublishOptions, type QoS } from './broker.js';
 import { describeLinkError, displayUrl, type LinkContext } from './link-errors.js';
 import type { ConnectionOptions } from './mqtt-options.js';
-import { systemTimers, type TimerHandle, type Timers } from './timers.js';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 
 export interface WillMessage {
   topic: string;

@@ -22,7 +22,7 @@ import { silentLogger } from '../silent-logger.js';
 import type { OutboxMessage, Store } from '../store/types.js';
 import { BrokerRefusedError, type Broker, type PublishOptions } from './broker.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { systemTimers, type TimerHandle, type Timers } from './timers.js';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 
 export type DrainStore = Pick<Store, 'lease' | 'ack' | 'nack' | 'release'>;
 

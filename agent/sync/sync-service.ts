@@ -25,7 +25,7 @@ import { ReplayGuard, readRequestSecret } from './request-auth.js';
 import { createRequestHandlers } from './request-handlers.js';
 import { RequestRouter, type RequestAuth } from './request-router.js';
 import { statusPayload } from './status.js';
-import { systemTimers, type Timers } from './timers.js';
+import { systemTimers, type Timers } from '../timers.js';
 import { topicsFor, type Topics } from './topics.js';
 
 /** A broker the service can start and stop (MqttBroker, or a fake in tests). */

@@ -3,7 +3,7 @@
  * often boot without network time and sync later); events carry the answer as `clockSynced`.
  */
 import type { Component } from '../component.js';
-import type { TimerHandle, Timers } from '../sync/timers.js';
+import type { TimerHandle, Timers } from '../timers.js';
 
 export const CLOCK_CHECK_INTERVAL_MS = 600_000;
 

@@ -3,7 +3,7 @@
  * goes with them. For code under test that also talks to a real child process or broker: vitest's
  * fake timers would stop the test's own waits (waitFor) too.
  */
-import type { TimerHandle, Timers } from '../../agent/sync/timers.js';
+import type { TimerHandle, Timers } from '../../agent/timers.js';
 
 interface Timer {
   due: number;

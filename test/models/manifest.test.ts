@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, UsageError } from '../../agent/errors.js';
 import { frontendParamProblems, MN04_FRONTEND, type FrontendParams } from '../../dsp/frontend-params.js';
-import { parseLabelsCsv, splitCsvLine } from '../../models/labels.js';
+import { parseLabelsCsv } from '../../models/labels.js';
 import { parseManifest, readManifest, type ManifestFrontend } from '../../models/manifest.js';
 import { getManifest, listManifests, shippedModelsDir } from '../../models/registry.js';
 import { sharedModelsDir } from '../helpers/paths.js';
@@ -88,9 +88,17 @@ describe('parseManifest errors name the file and the key', () => {
 });
 
 describe('labels csv', () => {
-  it('splits quoted fields with commas and doubled quotes', () => {
-    expect(splitCsvLine('1,/m/05zppz,"Male speech, man speaking"')).toEqual(['1', '/m/05zppz', 'Male speech, man speaking']);
-    expect(splitCsvLine('2,x,"say ""hi"""')).toEqual(['2', 'x', 'say "hi"']);
+  it('reads quoted names with commas and doubled quotes, a BOM and CRLF line ends', () => {
+    const labels = parseLabelsCsv('\uFEFFindex,mid,display_name\r\n0,/m/05zppz,"Male speech, man speaking"\r\n1,x,"say ""hi"""\r\n', 'l.csv', 2);
+    expect(labels).toEqual([
+      { index: 0, mid: '/m/05zppz', name: 'Male speech, man speaking' },
+      { index: 1, mid: 'x', name: 'say "hi"' },
+    ]);
+  });
+
+  it('refuses a wrong column count and an unterminated quote, naming the file and line', () => {
+    expect(() => parseLabelsCsv('index,mid,display_name\n0,a\n', 'l.csv', 1)).toThrow(/l\.csv:2: expected 3 columns, got 2/);
+    expect(() => parseLabelsCsv('index,mid,display_name\n0,a,"A\n', 'l.csv', 1)).toThrow(/l\.csv:\d+: .*quote/i);
   });
 
   it('refuses indices out of order and a wrong count, naming the line', () => {
