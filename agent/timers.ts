@@ -1,4 +1,4 @@
-/** The timer functions sync needs; tests pass fakes (or vitest's fake timers) to step time by hand. */
+/** The timer functions components use (injected); tests pass fakes (or vitest's fake timers) to step time by hand. */
 export type TimerHandle = unknown;
 
 export interface Timers {
