@@ -6,7 +6,8 @@
  * A lost microphone does not end the run: the snippet is retried at the next slot (after the last
  * slot, at extra slots spaced like the others) and the loss is reported. Only when the first
  * attempts all fail (nothing was ever heard) does it give up with an UnavailableError naming the
- * source. Sources that cannot be restarted (stdin, a file replay) run throughout; their end is final.
+ * source. Sources that are not a microphone (stdin, a file replay) run throughout: there is no
+ * device to rest between snippets, and their end is final.
  * Clock, sleep and source are injected: tests run whole schedules without waiting.
  */
 import { UnavailableError } from '../errors.js';
@@ -44,7 +45,7 @@ export interface RecordOptions {
    * time). `wanted` says whether a snippet is being taken (a file replayed as fast as possible waits for it).
    */
   openSource: (wanted: () => boolean) => AudioSource;
-  /** Keep one source running throughout (stdin, file replay: they cannot be restarted). */
+  /** Keep one source running throughout (stdin, file replay: no microphone to rest). */
   continuous: boolean;
   save: (snippet: CapturedSnippet) => string;
   report: RecordReporter;

@@ -2,8 +2,7 @@
  * Builds the storage components from the configuration, for the agent's composition root:
  * the SQLite store, the clip writer (which asks the store for an emergency prune when the disk
  * is full and counts lost clips there) and the periodic retention. Nothing is opened here:
- * the agent calls `store.open()`, `await clips.start()`, `retention.start()` in that order and
- * stops them in reverse (`retention.stop()`, `store.close()`).
+ * the agent's StorageComponent (storage-component.ts) opens and closes them.
  */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
