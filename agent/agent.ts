@@ -3,12 +3,12 @@
  * wires them, and does nothing else. They start in this order and stop in reverse
  * (agent/component.ts: rollback when one fails to start, each stop bounded in time):
  *
- *   store → model → clock sync → sync (MQTT) → health → detection → capture → run state
+ *   data-folder lock → store → model → clock sync → sync (MQTT) → health → detection → capture → run state
  *
  * so on stop the run state says `stopped`, capture stops, the pipeline scores what is queued and
  * closes open events (their alerts enqueued) and the pending clips are written, a last health
  * sample is stored and published, the sync publishes `offline` and disconnects, the model and
- * the database are closed.
+ * the database are closed, and the data folder is released for the next agent.
  *
  * Audio flows source → capture monitor (counters) → live detection (pipeline, event recorder);
  * the listening controller starts and stops the source and pauses inference by the schedule.
@@ -38,6 +38,7 @@ import { SyncService } from './sync/sync-service.js';
 import { systemTimers, type Timers } from './timers.js';
 import { readBattery } from './system/battery.js';
 import { checkClockSynced } from './system/clock-sync.js';
+import { DataLock } from './system/data-lock.js';
 import { ClockSyncPoller } from './system/clock-sync-poller.js';
 import { packageVersion } from './version.js';
 
@@ -67,7 +68,7 @@ export class Agent {
     this.runner = new ComponentRunner({ logger: opts.logger.child({ component: 'agent' }), ...(opts.timers ? { timers: opts.timers } : {}) });
   }
 
-  /** The agent's store (for tests and tools in the same process); undefined before start. */
+  /** The agent's store (for tests and tools in the same process); undefined until it is open. */
   get store(): Store | undefined {
     return this.storeRef;
   }
@@ -89,9 +90,21 @@ export class Agent {
     const timers = this.opts.timers ?? systemTimers;
     const startedAtMs = clock();
 
+    // First: a second agent on the same folder stops here, before it opens the database.
+    const lock = new DataLock({ dataDir: config.storage.dataDir, logger, clock });
     const storage = createStorage(config, { logger, clock });
     const store = storage.store;
-    this.storeRef = store;
+    // Handed out once open: the lock starts first, so the store opens a turn later than start() is called.
+    const storageComponent = new StorageComponent(storage);
+    const openStore: Component = {
+      name: storageComponent.name,
+      stopLimitMs: storageComponent.stopLimitMs,
+      start: async () => {
+        await storageComponent.start();
+        this.storeRef = store;
+      },
+      stop: () => storageComponent.stop(),
+    };
     const model = new DetectionModel(async () => this.opts.detection ?? openDetection(config, { mirror: env.EARSHOT_MODEL_MIRROR, configFile: this.opts.configFile }));
     const clockSync = new ClockSyncPoller(this.opts.clockSynced ?? checkClockSynced, timers);
     const sync: SyncService | undefined = config.mqtt.enabled
@@ -163,6 +176,6 @@ export class Agent {
       clock,
       logger,
     );
-    return [new StorageComponent(storage), model, clockSync, ...(sync ? [sync] : []), health, detection, listening, runState];
+    return [lock, openStore, model, clockSync, ...(sync ? [sync] : []), health, detection, listening, runState];
   }
 }

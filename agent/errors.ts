@@ -16,6 +16,7 @@ export const ExitCode = {
   dataErr: 65,
   noInput: 66,
   unavailable: 69,
+  tempFail: 75,
   config: 78,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
