@@ -33,9 +33,7 @@ export function probeBroker(opts: Omit<MqttBrokerOptions, 'backoff'>, signal: Ab
       broker.off('connect', onConnect);
       broker.off('linkError', onError);
       signal.removeEventListener('abort', onAbort);
-      // Not from inside the 'linkError' emit: MqttBroker schedules its next attempt right after
-      // that emit returns, and a stop() made before would leave that timer holding the process.
-      queueMicrotask(() => void broker.stop().finally(() => resolve(result)));
+      void broker.stop().finally(() => resolve(result));
     };
     const onConnect = () => finish({ ok: true });
     const onError = (e: LinkError) => finish({ ok: false, message: e.message });

@@ -61,6 +61,8 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
   /** We are dropping the current connection: publish refuses at once until it has closed. */
   private closing = false;
   private running = false;
+  /** Counts start() and stop() calls: a listener that stops (or restarts) the broker changes it. */
+  private generation = 0;
   private reconnectTimer?: TimerHandle;
   private receiveMaximum = Infinity;
   private inFlight = 0;
@@ -95,6 +97,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.generation++;
     this.attempt();
   }
 
@@ -102,6 +105,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.generation++;
     if (this.reconnectTimer !== undefined) this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const client = this.client;
@@ -273,9 +277,12 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
     const delay = this.running ? this.opts.backoff.next() : undefined;
     if (this.running) this.log.warn({ url: this.url, error: described.message, retryInMs: delay, attempts: this.opts.backoff.attempts }, wasConnected ? 'lost the broker' : 'could not connect to the broker');
     else this.log.info({ url: this.url }, 'disconnected');
+    const generation = this.generation;
     this.safeEmit('linkError', { at: new Date().toISOString(), ...described });
     if (wasConnected) this.safeEmit('offline', described.message);
-    if (delay !== undefined) this.reconnectTimer = this.timers.setTimeout(() => this.attempt(), delay);
+    // A listener may have called stop() (or stop() and start()): then this attempt's retry is not
+    // wanted, and a timer set now would keep the process alive after stop().
+    if (delay !== undefined && generation === this.generation) this.reconnectTimer = this.timers.setTimeout(() => this.attempt(), delay);
   }
 
   /** A listener that throws must not break the connection handling (or the process). */
