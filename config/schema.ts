@@ -205,7 +205,7 @@ export const configSchema = z.strictObject({
       connectTimeoutSec: doc(int(1, 300).default(30), 'Give up on one connection attempt (TCP, TLS and CONNACK) after this many seconds.'),
       reconnectMinSec: doc(z.number().min(0.1).max(3600).default(1), 'Delay before the first reconnect attempt after a failed or lost connection, in seconds; it doubles with each failure.'),
       reconnectMaxSec: doc(
-        z.number().min(0.1).max(86400).default(60),
+        z.number().min(0.1).max(86400).default(5),
         'Longest delay between reconnect attempts, in seconds. Each delay is shortened by a random share of up to half, so devices do not reconnect in step.',
       ),
       inFlight: doc(int(1, 1000).default(16), "Most QoS 1 messages published and not yet acknowledged at once (also capped by the broker's receive maximum)."),
