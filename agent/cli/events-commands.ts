@@ -10,6 +10,7 @@ import { openEventReader, type EventReader } from '../store/event-reader.js';
 import { databasePath } from '../store/limits.js';
 import { isCorruptionError } from '../store/sqlite-open.js';
 import type { StoredEvent } from '../store/types.js';
+import { checkAlertLabel } from './alert-labels.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
 const COMPONENT = 'cli.events';
@@ -110,6 +111,11 @@ function findEvent(reader: EventReader, ref: string, file: string): StoredEvent 
   return found;
 }
 
+/** `--label` must name an alert label (or one that stored events still carry); a typo is exit 2 with a hint. */
+function checkLabel(reader: EventReader, label: string): void {
+  checkAlertLabel(label, { flag: '--label', component: COMPONENT, stillStored: (l) => reader.queries.list({ label: l, limit: 1 }).length > 0 });
+}
+
 function printEvent(ctx: CliContext, s: StoredEvent): void {
   const e = s.event;
   const rows: [string, string | undefined][] = [
@@ -147,6 +153,7 @@ export const registerEventsCommands: RegisterCommand = (program, ctx) => {
       const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
       const limit = opts.limit === undefined ? DEFAULT_LIST_LIMIT : parseLimit(opts.limit);
       withReader(cmd, ctx, (reader) => {
+        if (opts.label !== undefined) checkLabel(reader, opts.label);
         const rows = reader.queries.list({ sinceMs, label: opts.label, undelivered: opts.undelivered, limit, order: 'desc' });
         if (opts.json) {
           ctx.stdout(`${JSON.stringify(rows, null, 2)}\n`);
@@ -182,6 +189,7 @@ export const registerEventsCommands: RegisterCommand = (program, ctx) => {
     .action((opts: { format: 'json' | 'csv'; since?: string; label?: string }, cmd: Command) => {
       const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
       withReader(cmd, ctx, (reader) => {
+        if (opts.label !== undefined) checkLabel(reader, opts.label);
         if (opts.format === 'csv') ctx.stdout(`${EVENT_CSV_HEADER}\n`);
         for (const s of reader.queries.iterate({ sinceMs, label: opts.label })) {
           const e = contractEvent(s.event);

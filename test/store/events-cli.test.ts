@@ -107,6 +107,21 @@ describe('earshot events', () => {
     });
   });
 
+  it('an unknown --label is exit 2 with a "did you mean"; a known label without events is no error', async () => {
+    const [list, exp, unseen] = await Promise.all([
+      earshot(['-c', config, 'events', 'list', '--label', 'gunshott']),
+      earshot(['-c', config, 'events', 'export', '--label', 'gunshott']),
+      earshot(['-c', config, 'events', 'list', '--label', 'frog']),
+    ]);
+    for (const r of [list, exp]) {
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^earshot: --label gunshott: not an alert label \(did you mean gunshot\?\); known labels: gunshot, chainsaw, .*human_voice/);
+    }
+    expect(unseen.code, unseen.stderr).toBe(0);
+    expect(unseen.stdout).toBe('no events match\n');
+  });
+
   it('show by id, id prefix and seq; unknown is exit 66', async () => {
     const gun = events[0]!;
     const byId = await earshot(['-c', config, 'events', 'show', gun.id]);
