@@ -12,7 +12,7 @@ import { databasePath, storeLimitsFromConfig } from '../store/limits.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import type { OutboxPriorityStats } from '../store/sqlite-sync-queries.js';
 import { Priority } from '../store/types.js';
-import { AlertDeduper, alertText, parseAlert } from '../sync/alert-consumer.js';
+import { AlertDeduper, alertRev, alertText, parseAlert } from '../sync/alert-consumer.js';
 import { ReconnectBackoff } from '../sync/backoff.js';
 import { drainOnce } from '../sync/drain-once.js';
 import { LINK_STATE_KEY, parseLinkState, type LinkState } from '../sync/link-state.js';
@@ -161,7 +161,9 @@ async function alertsTail(ctx: CliContext, opts: TailOptions): Promise<void> {
   const dedupe = new AlertDeduper();
   let printed = 0;
   await new Promise<void>((resolve) => {
+    let done = false;
     const finish = () => {
+      done = true;
       process.off('SIGINT', finish);
       process.off('SIGTERM', finish);
       resolve();
@@ -169,25 +171,38 @@ async function alertsTail(ctx: CliContext, opts: TailOptions): Promise<void> {
     process.once('SIGINT', finish);
     process.once('SIGTERM', finish);
     broker.on('connect', () => {
-      ctx.stderr(`subscribed to ${topic} on ${broker.url}\n`);
-      broker.subscribe([topic], 1).catch((err: Error) => ctx.stderr(`earshot: ${err.message}\n`));
+      // Said once the broker has granted the subscription: from then on nothing published is missed.
+      broker.subscribe([topic], 1).then(
+        () => ctx.stderr(`subscribed to ${topic} on ${broker.url}\n`),
+        (err: Error) => ctx.stderr(`earshot: ${err.message}\n`),
+      );
     });
-    broker.on('linkError', (e) => ctx.stderr(`earshot: ${e.message} (retrying)\n`));
+    broker.on('linkError', (e) => {
+      if (!done) ctx.stderr(`earshot: ${e.message} (retrying)\n`);
+    });
     broker.on('message', (msg) => {
+      if (done) return; // --count reached: nothing more while disconnecting
       const alert = parseAlert(msg);
       if ('error' in alert) {
         ctx.stderr(`earshot: skipped a message: ${alert.error}\n`);
         return;
       }
-      if (!dedupe.first(alert.id)) return;
-      ctx.stdout(opts.json ? `${JSON.stringify(alert.event)}\n` : `${alertText(alert)}\n`);
+      const confidence = typeof alert.event.confidence === 'number' ? alert.event.confidence : undefined;
+      const { arrival, previous } = dedupe.arrive(alert.id, alertRev(alert), confidence);
+      // A repeat, or an older rev arriving after a newer one: never shown.
+      if (arrival === 'duplicate' || arrival === 'stale') return;
+      if (opts.json) ctx.stdout(`${JSON.stringify(alert.event)}\n`);
+      else ctx.stdout(`${alertText(alert, arrival === 'update' && previous ? { previous } : undefined)}\n`);
       printed++;
       if (opts.count !== undefined && printed >= opts.count) finish();
     });
     broker.start();
   });
   await broker.stop();
-  ctx.stderr(`${printed} alert${printed === 1 ? '' : 's'}, ${dedupe.duplicates} duplicate${dedupe.duplicates === 1 ? '' : 's'} skipped\n`);
+  const alerts = printed - dedupe.updates;
+  ctx.stderr(
+    `${alerts} alert${alerts === 1 ? '' : 's'}, ${dedupe.updates} update${dedupe.updates === 1 ? '' : 's'}, ${dedupe.duplicates} duplicate${dedupe.duplicates === 1 ? '' : 's'} or older revision${dedupe.duplicates === 1 ? '' : 's'} skipped\n`,
+  );
 }
 
 export const registerSyncCommands: RegisterCommand = (program, ctx) => {
@@ -210,11 +225,11 @@ export const registerAlertsCommands: RegisterCommand = (program, ctx) => {
   const alerts = program.command('alerts').description('the operator side: receive alerts from devices');
   alerts
     .command('tail')
-    .description('subscribe to alerts and print each once (deduplicated by id) as it arrives, until interrupted')
+    .description('subscribe to alerts and print each as it arrives, until interrupted: once per id, then each update of it (a higher rev: closed, final confidence, clip); repeats and older revisions are skipped')
     .requiredOption('--url <url>', 'broker URL, e.g. mqtts://broker.example:8883')
     .option('--device <id>', 'device id, or + for every device', '+')
     .option('--prefix <prefix>', 'topic prefix (mqtt.topicPrefix of the devices)', 'earshot')
-    .option('--json', 'print each alert as a JSON line (the event contract)')
+    .option('--json', 'print each alert and update as a JSON line (the event contract; keep the highest rev per id)')
     .option('--ca <file>', 'CA certificate (PEM) to trust for the broker')
     .option('--cert <file>', 'client certificate (PEM)')
     .option('--key <file>', 'client private key (PEM)')
@@ -222,6 +237,6 @@ export const registerAlertsCommands: RegisterCommand = (program, ctx) => {
     .option('--username <name>', 'broker user name')
     .option('--password-file <file>', 'file holding the broker password (first line)')
     .option('--protocol <version>', 'MQTT protocol version: 5 or 4 (3.1.1)', '5')
-    .option('--count <n>', 'exit after this many alerts', positiveInt)
+    .option('--count <n>', 'exit after this many lines (alerts and updates)', positiveInt)
     .action((opts: TailOptions) => alertsTail(ctx, opts));
 };

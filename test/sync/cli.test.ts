@@ -125,10 +125,64 @@ describe('earshot sync / alerts CLI', () => {
       const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string });
       expect(lines.map((l) => l.id)).toEqual(events.map((e) => e.id));
       expect(stderr).toContain('skipped a message: earshot/guardian-07/events: event without an id');
-      expect(stderr).toMatch(/3 alerts, 2 duplicates skipped/);
+      expect(stderr).toMatch(/3 alerts, 0 updates, 2 duplicates or older revisions skipped/);
     } finally {
       child.kill();
     }
+  });
+
+  /** Runs `alerts tail` with `args`, publishes `payloads` once it has subscribed, and returns its output when it exits. */
+  async function tail(args: string[], payloads: object[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [cliPath, 'alerts', 'tail', '--url', broker.url, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await waitFor(() => stderr.includes('subscribed to'), 10_000, 'the tail to subscribe');
+      const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+      // One publisher, QoS 1: the tail receives them in this order.
+      for (const p of payloads) await pub.publishAsync(`earshot/${DEVICE}/events`, JSON.stringify(p), { qos: 1 });
+      await pub.endAsync();
+      return { code: await exited, stdout, stderr };
+    } finally {
+      child.kill();
+    }
+  }
+
+  /** An event as the device publishes it when it opens (rev 1) and again when it closes (rev 2). */
+  function revisions(i: number) {
+    const base = { ...makeEvent(i, 0), seq: 50 + i };
+    const rev1 = { ...base, confidence: 0.57, end: base.start, state: 'open', rev: 1 };
+    const rev2 = { ...base, confidence: 0.94, end: new Date(Date.parse(base.start) + 30_800).toISOString(), state: 'closed', rev: 2, clip: { path: '/c.flac', format: 'flac', durationMs: 35_800, sha256: 'cd'.repeat(32) } };
+    return { rev1, rev2 };
+  }
+
+  it('alerts tail shows an update (higher rev) of an earlier alert, and never an older rev after a newer one', async () => {
+    const a = revisions(0);
+    const b = revisions(1);
+    // a: rev 1, its duplicate, rev 2, then rev 1 again (a late resend); b: rev 2 first, then its rev 1; a's rev 2 again.
+    const last = { ...makeEvent(9), seq: 99 };
+    const r = await tail(['--device', DEVICE, '--count', '4'], [a.rev1, a.rev1, a.rev2, a.rev1, b.rev2, b.rev1, a.rev2, last]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain(`seq 99  id ${last.id}`);
+    expect(lines[0]).toMatch(new RegExp(`^2026-03-01 12:00:00Z {2}guardian-07 {2}THREAT {4}gunshot {7}0\\.57 {2}seq 50 {2}id ${a.rev1.id} {2}open$`));
+    expect(lines[1]).toMatch(new RegExp(`^2026-03-01 12:00:00Z {2}guardian-07 {2}THREAT {4}gunshot {7}0\\.94 {2}seq 50 {2}id ${a.rev1.id} {2}closed 30\\.8s \\[clip flac 35\\.8s\\] {2}\\(update rev 2; confidence was 0\\.57\\)$`));
+    // b was first heard at rev 2: a new alert, already closed; its late rev 1 is not shown.
+    expect(lines[2]).toMatch(new RegExp(`id ${b.rev2.id} {2}closed 30\\.8s \\[clip flac 35\\.8s\\]$`));
+    expect(r.stderr, r.stdout).toMatch(/3 alerts, 1 update, 4 duplicates or older revisions skipped/);
+    expect(r.stderr).not.toContain('retrying');
+  });
+
+  it('alerts tail --json passes every revision through once, in the order of rev', async () => {
+    const a = revisions(2);
+    const r = await tail(['--device', DEVICE, '--json', '--count', '2'], [a.rev1, a.rev2, a.rev1, a.rev2, { ...makeEvent(9), seq: 99 }]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([a.rev1, a.rev2]);
   });
 
   it('alerts tail prints readable text by default, and refuses a URL that is not MQTT', async () => {
