@@ -1,8 +1,14 @@
-/** `earshot events list|show|export`: what the device has detected, read from its database. */
+/**
+ * `earshot events list|show|export|clip`: what the device has detected, read from its database;
+ * `clip` also fetches a clip from a device over MQTT (agent/sync/clip-client.ts).
+ */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Option, type Command } from 'commander';
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { DataError, InputMissingError, UsageError } from '../errors.js';
+import { MQTT_URL_PROTOCOLS, type Config } from '../../config/schema.js';
+import { DataError, InputMissingError, UsageError, errnoCode } from '../errors.js';
 import type { EarshotEvent } from '../event.js';
 import { EVENT_CSV_HEADER, eventCsvLine } from '../store/event-csv.js';
 import { contractEvent } from '../store/event-payload.js';
@@ -10,6 +16,12 @@ import { openEventReader, type EventReader } from '../store/event-reader.js';
 import { databasePath } from '../store/limits.js';
 import { isCorruptionError } from '../store/sqlite-open.js';
 import type { StoredEvent } from '../store/types.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { ReconnectBackoff } from '../sync/backoff.js';
+import { DeviceClient, connectWithin, fetchClip } from '../sync/clip-client.js';
+import { MqttBroker } from '../sync/mqtt-broker.js';
+import { connectionOptions } from '../sync/mqtt-options.js';
+import { readRequestSecret } from '../sync/request-auth.js';
 import { checkAlertLabel } from './alert-labels.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
@@ -138,8 +150,90 @@ function printEvent(ctx: CliContext, s: StoredEvent): void {
   for (const [k, v] of rows) if (v !== undefined) ctx.stdout(`${pad(`${k}:`, 14)}${v}\n`);
 }
 
+interface ClipOptions {
+  out: string;
+  device?: string;
+  url?: string;
+  prefix?: string;
+  timeout: number;
+}
+
+function positiveSeconds(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+/** Writes the clip to --out atomically (a reader never sees half a file); a missing folder is the user's to fix. */
+function writeClip(out: string, data: Buffer): void {
+  try {
+    writeFileAtomic(out, data, { mode: 0o644 });
+  } catch (err) {
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? `folder ${path.dirname(out)} does not exist` : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'not writable here' : (err as Error).message;
+    throw new UsageError(`--out ${out}: ${why}`, { component: COMPONENT, code: 'events.out' });
+  }
+}
+
+/** The clip of an event in this device's database: its file, checked against the recorded sha256. */
+function localClip(cmd: Command, ctx: CliContext, ref: string): { data: Buffer; what: string } {
+  return withReader(cmd, ctx, (reader, file) => {
+    let found: StoredEvent;
+    try {
+      found = findEvent(reader, ref, file);
+    } catch (err) {
+      if (err instanceof InputMissingError) {
+        throw new InputMissingError(`${err.message}; to fetch it from a device over MQTT, add --device <id>`, { component: COMPONENT, code: 'events.not-found' });
+      }
+      throw err;
+    }
+    const clip = found.clip;
+    if (!clip) throw new InputMissingError(`event ${found.event.id} has no clip kept (detection.labels.<label>.keepClips, or it was pruned)`, { component: COMPONENT, code: 'clip.none' });
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(clip.path);
+    } catch (err) {
+      throw new InputMissingError(`clip file ${clip.path} of event ${found.event.id} cannot be read (${errnoCode(err) ?? (err as Error).message}); it may have been pruned`, { component: COMPONENT, code: 'clip.missing' });
+    }
+    const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+    if (sha256 !== clip.sha256) throw new DataError(`clip file ${clip.path} of event ${found.event.id} does not match its recorded sha256 (damaged)`, { component: COMPONENT, code: 'clip.damaged' });
+    return { data, what: `${clip.format}, ${(clip.durationMs / 1000).toFixed(1)} s, ${data.length} bytes, sha256 ok, from ${clip.path}` };
+  });
+}
+
+/** The clip from a device over the request/response topics, through --url or the configured broker. */
+async function remoteClip(config: Config, id: string, opts: ClipOptions & { device: string }): Promise<{ data: Buffer; what: string }> {
+  const url = opts.url ?? config.mqtt.url;
+  let protocol = '';
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // reported below
+  }
+  if (!(MQTT_URL_PROTOCOLS as readonly string[]).includes(protocol)) throw new UsageError(`--url ${url}: expected an mqtt://, mqtts://, ws:// or wss:// URL`, { component: COMPONENT, code: 'events.url' });
+  if (/[#+/]/.test(opts.device)) throw new UsageError(`--device ${opts.device}: expected one device id`, { component: COMPONENT, code: 'events.device' });
+  const mqtt = config.mqtt;
+  // The configured credentials and TLS files, under a client id of its own (never the agent's).
+  const connection = { ...connectionOptions(mqtt, config.device.id), clientId: `earshot-clip-${process.pid}-${crypto.randomBytes(3).toString('hex')}` };
+  const broker = new MqttBroker({ url, connection, backoff: new ReconnectBackoff({ minMs: 500, maxMs: 2000 }), hints: { ...(mqtt.tls.ca ? { ca: mqtt.tls.ca } : {}), connectTimeoutSec: mqtt.connectTimeoutSec } });
+  try {
+    await connectWithin(broker, opts.timeout * 1000);
+    const client = new DeviceClient({
+      broker,
+      prefix: opts.prefix ?? mqtt.topicPrefix,
+      device: opts.device,
+      idleTimeoutMs: opts.timeout * 1000,
+      ...(mqtt.requestSecretFile ? { secret: readRequestSecret(mqtt.requestSecretFile) } : {}),
+    });
+    const { header, data } = await fetchClip(client, id);
+    return { data, what: `${header.format}, ${(header.durationMs / 1000).toFixed(1)} s, ${data.length} bytes in ${header.chunks} chunk${header.chunks === 1 ? '' : 's'}, sha256 ok, from device ${opts.device} via ${broker.url}` };
+  } finally {
+    await broker.stop();
+  }
+}
+
 export const registerEventsCommands: RegisterCommand = (program, ctx) => {
-  const events = program.command('events').description('list, show and export the detections stored on this device');
+  const events = program.command('events').description('list, show and export the detections stored on this device; fetch their clips');
 
   events
     .command('list')
@@ -178,6 +272,24 @@ export const registerEventsCommands: RegisterCommand = (program, ctx) => {
         if (opts.json) ctx.stdout(`${JSON.stringify(found, null, 2)}\n`);
         else printEvent(ctx, found);
       });
+    });
+
+  events
+    .command('clip')
+    .description('write the clip of an event to a file: from this device\'s data folder, or with --device from a device over MQTT (checked by sha256, written atomically)')
+    .argument('<id>', 'event id (with --device: the full id), id prefix (≥ 4 characters) or seq')
+    .requiredOption('--out <file>', 'where to write the clip (replaced atomically)')
+    .option('--device <id>', 'fetch it from this device over the request/response topics instead of the local data folder')
+    .option('--url <url>', 'broker URL (default: mqtt.url of the configuration, with its credentials and TLS files)')
+    .option('--prefix <prefix>', 'topic prefix of the devices (default: mqtt.topicPrefix)')
+    .option('--timeout <sec>', 'how long to wait for the broker, and for each answer of the device', positiveSeconds, 30)
+    .action(async (ref: string, opts: ClipOptions, cmd: Command) => {
+      const got =
+        opts.device === undefined
+          ? localClip(cmd, ctx, ref.trim())
+          : await remoteClip(loadConfig({ flag: globalOptions(cmd).config, env: ctx.env }).config, ref.trim(), { ...opts, device: opts.device });
+      writeClip(opts.out, got.data);
+      ctx.stdout(`wrote ${opts.out} (${got.what})\n`);
     });
 
   events
