@@ -2,6 +2,7 @@
  * The file operations the installer needs, behind a small interface so tests can inject
  * failures (a disk that fills up midway, a write that throws) without mocking node:fs.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -27,6 +28,8 @@ export interface InstallFs {
   stat(file: string): Promise<FileInfo | undefined>;
   rename(from: string, to: string): Promise<void>;
   rm(file: string): Promise<void>;
+  /** Removes a folder and what it holds (nothing there is fine). */
+  rmTree(dir: string): Promise<void>;
   mkdir(dir: string): Promise<void>;
   readdir(dir: string): Promise<string[]>;
   fsyncDir(dir: string): void;
@@ -53,6 +56,7 @@ export const nodeInstallFs: InstallFs = {
   },
   rename: (from, to) => fsp.rename(from, to),
   rm: (file) => fsp.rm(file, { force: true }),
+  rmTree: (dir) => fsp.rm(dir, { recursive: true, force: true }),
   mkdir: async (dir) => {
     await fsp.mkdir(dir, { recursive: true });
   },
@@ -83,4 +87,24 @@ export function hashFileSync(file: string): string {
     fs.closeSync(fd);
   }
   return hash.digest('hex');
+}
+
+/** `.tar`, `.tar.gz`, `.tgz`: what `--from` unpacks (the model's release asset, an Earshot release tarball). */
+export function isTarArchive(file: string): boolean {
+  return /\.(tar|tar\.gz|tgz)$/i.test(file);
+}
+
+/**
+ * Unpacks a tar archive with the system `tar` (GNU tar on Pi OS and Debian: it detects gzip by
+ * itself, and refuses members with `..` or absolute paths). Node has no tar reader, and the
+ * archives are a few MiB, so unpacking to disk and copying with the usual checks costs little.
+ */
+export async function extractTar(archive: string, into: string): Promise<void> {
+  await fsp.mkdir(into, { recursive: true });
+  await new Promise<void>((resolve, reject) => {
+    execFile('tar', ['-xf', archive, '-C', into, '--no-same-owner'], { timeout: 120_000 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(stderr.trim().split('\n')[0] || err.message));
+      else resolve();
+    });
+  });
 }

@@ -1,6 +1,12 @@
 /**
- * Installs a model into `<dataDir>/models/<name>/` from mirror folders (EARSHOT_MODEL_MIRROR,
- * each holding `<name>/<file>`) or from the manifest's URL, and re-checks installed files.
+ * Installs a model into `<dataDir>/models/<name>/` and re-checks installed files. Sources, in order:
+ *  - `--from <folder|archive>` (a USB stick) when given, and then nothing else: a technician who
+ *    names a stick does not want a silent download;
+ *  - mirror folders (EARSHOT_MODEL_MIRROR, each holding `<name>/<file>`);
+ *  - the copy bundled in the installed package (`<package>/models/<name>/<file>`, present only
+ *    in a release built with `--with-model`);
+ *  - the download URL: `<EARSHOT_MODEL_URL>/<name>/<file>` when that is set (a local web server
+ *    over a mirror folder; the tests), else the manifest's `url` (the project's release assets).
  *
  * Safety rules, because a device in a forest may lose power at any moment:
  *  - every byte is hashed while it is copied into a temp file beside the target; the temp file
@@ -14,14 +20,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from '../agent/log.js';
-import { DataError, EarshotError, UnavailableError, errnoCode } from '../agent/errors.js';
+import { DataError, EarshotError, InputMissingError, UnavailableError, errnoCode } from '../agent/errors.js';
 import { writeFileAtomic } from '../agent/fs/atomic-write.js';
-import { hashStream, nodeInstallFs, type InstallFs, type WriteHandle } from './install-fs.js';
+import { DownloadError, openDownload, type DownloadOptions } from './download.js';
+import { extractTar, hashStream, isTarArchive, nodeInstallFs, type InstallFs, type WriteHandle } from './install-fs.js';
 import { parseManifest, type ManifestFile, type ModelManifest } from './manifest.js';
 
 const COMPONENT = 'models.installer';
 export const MARKER_FILE = 'installed.json';
 export const MIRROR_ENV = 'EARSHOT_MODEL_MIRROR';
+/** Base URL replacing the manifest's: files are fetched from `<base>/<name>/<file>` (the mirror layout). */
+export const URL_ENV = 'EARSHOT_MODEL_URL';
 
 export function modelDir(dataDir: string, name: string): string {
   return path.join(dataDir, 'models', name);
@@ -36,10 +45,21 @@ export function parseMirrorList(value: string | undefined, cwd: string): string[
     .map((s) => path.resolve(cwd, s));
 }
 
-/** The command a technician runs to install a model (quoted in every "not installed" error). */
+/**
+ * The command a technician runs to install a model (quoted in every "not installed" error): with
+ * the mirror in use when one is set; otherwise the download, and the USB-stick form for a device
+ * without internet.
+ */
 export function installCommand(name: string, opts: { mirror?: string; configFile?: string } = {}): string {
   const config = opts.configFile ? ` --config ${opts.configFile}` : '';
-  return `${MIRROR_ENV}=${opts.mirror || '/path/to/models'} earshot${config} models install ${name}`;
+  if (opts.mirror) return `${MIRROR_ENV}=${opts.mirror} earshot${config} models install ${name}`;
+  return `earshot${config} models install ${name} (downloads it; offline: add --from /media/usb/models)`;
+}
+
+/** The URL of one file: `<base>/<name>/<file>` when a base is given, else the manifest's own. */
+export function downloadUrl(name: string, f: ManifestFile, base?: string): string | undefined {
+  if (base) return `${base.replace(/\/+$/, '')}/${encodeURIComponent(name)}/${encodeURIComponent(f.name)}`;
+  return f.url;
 }
 
 export interface InstallProgress {
@@ -52,6 +72,10 @@ export interface InstallProgress {
 export interface InstallerDeps {
   fs?: InstallFs;
   fetch?: typeof fetch;
+  /** Retries, idle time-out and back-off of downloads (tests shorten the waits). */
+  download?: Omit<DownloadOptions, 'fetch'>;
+  /** Unpacks a tar archive given to `--from` (default: the system `tar`). */
+  extract?: (archive: string, into: string) => Promise<void>;
   logger?: Logger;
   onProgress?: (p: InstallProgress) => void;
   now?: () => Date;
@@ -60,12 +84,18 @@ export interface InstallerDeps {
 export interface InstallOptions {
   dataDir: string;
   mirrors: readonly string[];
+  /** A folder or tar archive (USB stick): the only source when set. */
+  from?: string;
+  /** A folder laid out like a mirror that ships with the package (a `--with-model` release). */
+  bundled?: string;
+  /** Replaces the manifest's URLs: `<urlBase>/<name>/<file>` (EARSHOT_MODEL_URL). */
+  urlBase?: string;
 }
 
 export interface InstalledFileResult {
   name: string;
   action: 'present' | 'copied' | 'downloaded';
-  /** Mirror file or URL it came from (absent when already present). */
+  /** File or URL it came from (absent when already present). */
   source?: string;
 }
 
@@ -112,7 +142,7 @@ export interface VerifyReport {
   ok: boolean;
 }
 
-type Source = { kind: 'mirror'; location: string; mirror: string } | { kind: 'url'; location: string };
+type Source = { kind: 'mirror' | 'from' | 'bundled'; location: string; mirror: string } | { kind: 'url'; location: string };
 
 /** A failure of one source (bad hash, unreadable, HTTP error): the next source may still work. */
 class SourceFailure extends Error {
@@ -137,10 +167,14 @@ export class ModelInstaller {
   private readonly logger: Logger | undefined;
   private readonly onProgress: ((p: InstallProgress) => void) | undefined;
   private readonly now: () => Date;
+  private readonly downloadOpts: Omit<DownloadOptions, 'fetch'>;
+  private readonly extract: InstallerDeps['extract'];
 
   constructor(deps: InstallerDeps = {}) {
     this.fs = deps.fs ?? nodeInstallFs;
     this.fetch = deps.fetch ?? globalThis.fetch;
+    this.downloadOpts = deps.download ?? {};
+    this.extract = deps.extract;
     this.logger = deps.logger;
     this.onProgress = deps.onProgress;
     this.now = deps.now ?? (() => new Date());
@@ -152,6 +186,30 @@ export class ModelInstaller {
       throw this.writeError(dir, err);
     });
     await this.removeStaleParts(dir);
+    if (opts.from === undefined) return this.installFrom(m, dir, opts, undefined);
+
+    // --from: a folder is read in place; an archive is unpacked beside the model (same disk,
+    // known to be writable) and removed afterwards.
+    const from = path.resolve(opts.from);
+    const info = await this.fs.stat(from);
+    if (!info) throw new InputMissingError(`${from}: not found (--from expects a folder or a .tar/.tar.gz/.tgz archive holding the ${m.name} files)`, { component: COMPONENT, code: 'install.from-missing' });
+    if (info.isFile && !isTarArchive(from)) {
+      throw new DataError(`${from}: not a folder or a .tar/.tar.gz/.tgz archive; --from expects one of those, holding the ${m.name} files`, { component: COMPONENT, code: 'install.from-type' });
+    }
+    if (!info.isFile) return this.installFrom(m, dir, opts, fromFolders(from, m.name));
+    const unpacked = path.join(dir, `.from.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await (this.extract ?? extractTar)(from, unpacked).catch((err: unknown) => {
+        throw new DataError(`${from}: cannot unpack the archive (${(err as Error).message})`, { component: COMPONENT, code: 'install.from-archive', cause: err });
+      });
+      return await this.installFrom(m, dir, opts, fromFolders(unpacked, m.name), from);
+    } finally {
+      await this.fs.rmTree(unpacked).catch(() => undefined);
+    }
+  }
+
+  /** `fromDirs` set: only those folders are searched (`--from`); `label` names them in messages. */
+  private async installFrom(m: ModelManifest, dir: string, opts: InstallOptions, fromDirs: string[] | undefined, label?: string): Promise<InstallResult> {
 
     // Plan first: a model with a file nobody can provide is refused before anything changes.
     const plan: { file: ManifestFile; sources: Source[] }[] = [];
@@ -161,9 +219,15 @@ export class ModelInstaller {
         results.push({ name: file.name, action: 'present' });
         continue;
       }
-      plan.push({ file, sources: await this.sourcesFor(m.name, file, opts.mirrors) });
+      plan.push({ file, sources: fromDirs ? await this.fromSources(file, fromDirs, label) : await this.sourcesFor(m.name, file, opts) });
     }
     const orphans = plan.filter((p) => p.sources.length === 0).map((p) => p.file.name);
+    if (orphans.length > 0 && fromDirs) {
+      throw new InputMissingError(`${m.name}: ${orphans.join(', ')} not found in ${label ?? opts.from} (looked in ${fromDirs.map((d) => (label ? path.relative(path.dirname(fromDirs[0]!), d) || '.' : d)).join(', ')}); nothing installed`, {
+        component: COMPONENT,
+        code: 'install.from-incomplete',
+      });
+    }
     if (orphans.length > 0) throw this.noSourceError(m.name, orphans, opts.mirrors);
 
     const marker = await this.readMarker(dir);
@@ -243,14 +307,28 @@ export class ModelInstaller {
     return (await hashStream(this.fs.read(file))).sha256 === f.sha256;
   }
 
-  private async sourcesFor(name: string, f: ManifestFile, mirrors: readonly string[]): Promise<Source[]> {
+  private async sourcesFor(name: string, f: ManifestFile, opts: InstallOptions): Promise<Source[]> {
     const out: Source[] = [];
-    for (const mirror of mirrors) {
+    for (const mirror of opts.mirrors) {
       const location = path.join(mirror, name, f.name);
       if ((await this.fs.stat(location))?.isFile) out.push({ kind: 'mirror', location, mirror });
     }
-    if (f.url) out.push({ kind: 'url', location: f.url });
+    if (opts.bundled) {
+      const location = path.join(opts.bundled, name, f.name);
+      if ((await this.fs.stat(location))?.isFile) out.push({ kind: 'bundled', location, mirror: opts.bundled });
+    }
+    const url = downloadUrl(name, f, opts.urlBase);
+    if (url) out.push({ kind: 'url', location: url });
     return out;
+  }
+
+  /** The first `--from` folder that holds the file (a stick may carry it in more than one layout). */
+  private async fromSources(f: ManifestFile, dirs: string[], label: string | undefined): Promise<Source[]> {
+    for (const d of dirs) {
+      const location = path.join(d, f.name);
+      if ((await this.fs.stat(location))?.isFile) return [{ kind: 'from', location, mirror: label ?? d }];
+    }
+    return [];
   }
 
   private noSourceError(name: string, files: string[], mirrors: readonly string[]): UnavailableError {
@@ -279,24 +357,27 @@ export class ModelInstaller {
       }
     }
     const detail = failures.map((e) => `  ${e.message}`).join('\n');
+    if (failures.length === 1 && !failures[0]!.mismatch && sources.length === 1 && sources[0]!.kind === 'url') {
+      // One download that failed: say so plainly, with the URL and how to install without it.
+      throw new UnavailableError(`${name}: ${failures[0]!.message}; nothing installed. Without internet: earshot models install ${name} --from <folder or archive>`, {
+        component: COMPONENT,
+        code: 'install.download',
+        cause: failures[0],
+      });
+    }
     const opts = { component: COMPONENT, code: 'install.verify', cause: failures[0] };
     const msg = `${name}: ${f.name} not installed: no source provided the expected file\n${detail}`;
     throw failures.some((e) => e.mismatch) ? new DataError(msg, opts) : new UnavailableError(msg, opts);
   }
 
   private async openSource(source: Source, f: ManifestFile): Promise<AsyncIterable<Uint8Array>> {
-    if (source.kind === 'mirror') return this.fs.read(source.location);
-    let res: Response;
+    if (source.kind !== 'url') return this.fs.read(source.location);
     try {
-      res = await this.fetch(source.location);
+      return await openDownload(source.location, { ...this.downloadOpts, fetch: this.fetch });
     } catch (err) {
-      throw new SourceFailure(`${f.name} from ${source.location}: download failed (${(err as Error).message})`, false, { cause: err });
+      const why = err instanceof DownloadError ? err.message : (err as Error).message;
+      throw new SourceFailure(`${f.name}: download of ${source.location} failed: ${why}`, false, { cause: err });
     }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new SourceFailure(`${f.name} from ${source.location}: HTTP ${res.status} ${res.statusText}`, false);
-    }
-    return res.body as unknown as AsyncIterable<Uint8Array>;
   }
 
   /**
@@ -305,7 +386,7 @@ export class ModelInstaller {
    * problems (disk full, I/O error) propagate as they are, since another source would not help.
    */
   private async copyVerified(dir: string, f: ManifestFile, source: Source): Promise<void> {
-    const where = source.kind === 'mirror' ? `mirror ${source.mirror} (${source.location})` : source.location;
+    const where = source.kind === 'url' ? source.location : `${source.kind === 'from' ? '' : `${source.kind} `}${source.mirror} (${source.location})`;
     const target = path.join(dir, f.name);
     const tmp = path.join(dir, `.${f.name}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
     const stream = await this.openSource(source, f);
@@ -326,6 +407,7 @@ export class ModelInstaller {
         try {
           step = await iterator.next();
         } catch (err) {
+          if (err instanceof DownloadError) throw new SourceFailure(`${f.name}: download of ${where} failed: ${err.message}`, false, { cause: err });
           throw new SourceFailure(`${f.name} from ${where}: read failed after ${bytes} bytes (${(err as Error).message})`, false, { cause: err });
         }
         if (step.done) break;
@@ -367,16 +449,22 @@ export class ModelInstaller {
     return new UnavailableError(`${target}: cannot write: ${why}`, { component: COMPONENT, code: 'install.write', cause: err });
   }
 
-  /** Removes `.part` files left by installs that died (their pid is gone). */
+  /** Removes what installs that died (their pid is gone) left behind. */
   private async removeStaleParts(dir: string): Promise<void> {
     for (const entry of await this.fs.readdir(dir)) {
-      const m = /^\..+\.(\d+)\.[0-9a-f]+\.part$/.exec(entry);
+      // `.part` files and `.tmp` folders (an unpacked --from archive) of a dead process.
+      const m = /^\..+\.(\d+)\.[0-9a-f]+\.(part|tmp)$/.exec(entry);
       if (!m) continue;
       const pid = Number(m[1]);
       if (pid === process.pid || isAlive(pid)) continue;
-      await this.fs.rm(path.join(dir, entry));
+      await this.fs.rmTree(path.join(dir, entry));
     }
   }
+}
+
+/** Where `--from <dir>` may hold the files: `<dir>/<name>/` (the mirror layout), `<dir>/` itself, or `<dir>/package/models/<name>/` (an Earshot release tarball). */
+function fromFolders(dir: string, name: string): string[] {
+  return [path.join(dir, name), dir, path.join(dir, 'package', 'models', name)];
 }
 
 function isAlive(pid: number): boolean {

@@ -1,12 +1,13 @@
 /** `earshot models list|install|verify`, and `requireInstalledModel` for `run`/`analyze`. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/schema.js';
 import { loadConfig } from '../../config/load.js';
 import { checkHeadBase, readHead } from '../../models/head.js';
-import { installCommand, MIRROR_ENV, ModelInstaller, parseMirrorList, type InstallProgress, type VerifyReport } from '../../models/installer.js';
+import { installCommand, MIRROR_ENV, ModelInstaller, parseMirrorList, URL_ENV, type InstallProgress, type VerifyReport } from '../../models/installer.js';
 import { openInstalledModel, type InstalledModel } from '../../models/installed.js';
 import { manifestBytes, modelFile, type ModelManifest } from '../../models/manifest.js';
-import { findManifest, getManifest, listManifests } from '../../models/registry.js';
+import { findManifest, getManifest, listManifests, shippedModelsDir } from '../../models/registry.js';
 import { fileSha256, resolveHead } from '../detect/open-head.js';
 import { DataError, EarshotError, InputMissingError, UnavailableError, exitCodeOf } from '../errors.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
@@ -228,14 +229,27 @@ export const registerModelsCommands: RegisterCommand = (program, ctx) => {
 
   models
     .command('install')
-    .description(`copy a model from ${MIRROR_ENV} folders (or download it) into storage.dataDir/models, verifying every sha256`)
+    .description(
+      `install a model into storage.dataDir/models, verifying every sha256: from --from when given, else from ${MIRROR_ENV} folders, ` +
+        `the copy bundled in a --with-model release, or a download (the manifest's URL, or ${URL_ENV}/<name>/<file>)`,
+    )
     .argument('[name]', 'model name (default: detection.model from the configuration)')
-    .action(async (nameArg: string | undefined, _opts: unknown, cmd: Command) => {
+    .option('--from <folder|archive>', 'install only from here (a USB stick): a folder holding <name>/<file> or the files themselves, or a .tar/.tar.gz/.tgz of either (an Earshot release tarball works too)')
+    .action(async (nameArg: string | undefined, opts: { from?: string }, cmd: Command) => {
       const { config } = setup(cmd);
       const { manifest } = getManifest(nameArg ?? config.detection.model);
-      const installer = new ModelInstaller({ onProgress: progressPrinter(ctx) });
+      const installer = new ModelInstaller({
+        onProgress: progressPrinter(ctx),
+        download: { onRetry: (r) => ctx.stderr(`\n  ${r.url}: ${r.reason}; retrying (attempt ${r.attempt} of ${r.attempts}${r.received > 0 ? `, resuming at byte ${r.received}` : ''})\n`) },
+      });
       const mirrors = parseMirrorList(ctx.env[MIRROR_ENV], ctx.cwd);
-      const r = await installer.install(manifest, { dataDir: config.storage.dataDir, mirrors });
+      const r = await installer.install(manifest, {
+        dataDir: config.storage.dataDir,
+        mirrors,
+        ...(opts.from !== undefined ? { from: path.resolve(ctx.cwd, opts.from) } : {}),
+        bundled: shippedModelsDir(),
+        ...(ctx.env[URL_ENV] ? { urlBase: ctx.env[URL_ENV] } : {}),
+      });
       for (const f of r.files) {
         ctx.stdout(`  ${f.name}: ${f.action === 'present' ? 'already present, sha256 ok' : `${f.action} from ${f.source}, sha256 ok`}\n`);
       }

@@ -1,14 +1,17 @@
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DataError, UnavailableError } from '../../agent/errors.js';
+import { DataError, InputMissingError, UnavailableError } from '../../agent/errors.js';
 import { nodeInstallFs, type InstallFs } from '../../models/install-fs.js';
 import { openInstalledModel } from '../../models/installed.js';
 import { MARKER_FILE, ModelInstaller, modelDir, parseMirrorList } from '../../models/installer.js';
 import { getManifest } from '../../models/registry.js';
 import { requireInstalledModel } from '../../agent/cli/models-commands.js';
-import { sharedModelsDir } from '../helpers/paths.js';
+import { cliPath, sharedModelsDir } from '../helpers/paths.js';
 import { fakeFiles, fakeManifest, sha256, writeMirror } from './fake-model.js';
 
 let tmp: string;
@@ -262,5 +265,292 @@ describe('openInstalledModel / requireInstalledModel', () => {
     expect(m.labels[347].name).toBe('Chainsaw');
     expect(path.dirname(m.paths['mn04_as.onnx.data'])).toBe(path.dirname(m.modelPath));
     expect(m.sha256).toBe('046c384dd3c5aeb57bc3b23720ce9987431f8a954f8d593df7bbbe2c50e35fdf');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Downloads, against a real HTTP server on 127.0.0.1 serving the real model files (../shared/models,
+// laid out `<name>/<file>` as EARSHOT_MODEL_URL expects).
+
+const MN04 = 'efficientat-mn04';
+const mn04 = () => getManifest(MN04).manifest;
+const mn04Dest = () => modelDir(dataDir, MN04);
+const mn04List = () => (fs.existsSync(mn04Dest()) ? fs.readdirSync(mn04Dest()).sort() : []);
+
+interface ServerOptions {
+  /** Cut the connection after half the body, for the first `cutTimes` requests of each file. */
+  cutTimes?: number;
+  /** Answer every request with the whole file (200), ignoring Range. */
+  noRange?: boolean;
+  /** Flip one byte of this file. */
+  corrupt?: string;
+}
+
+interface TestServer {
+  base: string;
+  requests: { path: string; range?: string }[];
+  close(): Promise<void>;
+}
+
+async function serveModels(opts: ServerOptions = {}): Promise<TestServer> {
+  const requests: TestServer['requests'] = [];
+  const served = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    requests.push({ path: urlPath, ...(req.headers.range ? { range: req.headers.range } : {}) });
+    const file = path.join(sharedModelsDir, urlPath);
+    if (!file.startsWith(sharedModelsDir + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    let body = fs.readFileSync(file);
+    if (opts.corrupt && path.basename(file) === opts.corrupt) {
+      body = Buffer.from(body);
+      body[body.length >> 1] ^= 0xff;
+    }
+    const n = (served.get(urlPath) ?? 0) + 1;
+    served.set(urlPath, n);
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    let start = 0;
+    if (m && !opts.noRange) {
+      start = Number(m[1]);
+      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'accept-ranges': 'bytes' });
+    } else {
+      res.writeHead(200, { 'content-length': body.length });
+    }
+    const rest = body.subarray(start);
+    if (n <= (opts.cutTimes ?? 0) && rest.length > 1) {
+      // Half the body, then the connection drops: what a flaky mobile link does.
+      res.write(rest.subarray(0, rest.length >> 1), () => res.destroy());
+      return;
+    }
+    res.end(rest);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** No waiting between retries in tests (the waits are not what is tested). */
+const quick = { sleep: async () => undefined };
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('downloads from a URL (local HTTP server)', () => {
+  it('downloads the real model from <base>/<name>/<file>, verified; the manifest URLs point at the release assets', async () => {
+    for (const f of mn04().files) expect(f.url).toBe(`https://github.com/earshot-project/earshot/releases/download/model-efficientat-mn04-v1/${f.name}`);
+    server = await serveModels();
+    const progress: number[] = [];
+    const r = await new ModelInstaller({ download: quick, onProgress: (p) => p.file === 'mn04_as.onnx.data' && progress.push(p.bytes) }).install(mn04(), { dataDir, mirrors: [], urlBase: `${server.base}/` });
+    expect(r.files.map((f) => [f.name, f.action, f.source])).toEqual(mn04().files.map((f) => [f.name, 'downloaded', `${server!.base}/${MN04}/${f.name}`]));
+    expect(progress.at(-1)).toBe(3962880);
+    await expect(new ModelInstaller().verify(mn04(), dataDir)).resolves.toMatchObject({ installed: true, ok: true });
+    expect(mn04List().filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+
+  it('the mirror still wins over the URL when both are set', async () => {
+    server = await serveModels();
+    const r = await new ModelInstaller({ download: quick }).install(mn04(), { dataDir, mirrors: [sharedModelsDir], urlBase: server.base });
+    expect(r.files.every((f) => f.action === 'copied')).toBe(true);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('a wrong sha256 from the server: DataError (65), nothing installed, no temp file', async () => {
+    server = await serveModels({ corrupt: 'mn04_as.onnx.data' });
+    const err = await new ModelInstaller({ download: quick }).install(mn04(), { dataDir, mirrors: [], urlBase: server.base }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as DataError).exitCode).toBe(65);
+    expect((err as Error).message).toMatch(/mn04_as\.onnx\.data from http:\/\/127\.0\.0\.1:\d+\/efficientat-mn04\/mn04_as\.onnx\.data: sha256 mismatch/);
+    expect(mn04List()).not.toContain('mn04_as.onnx.data');
+    expect(mn04List()).not.toContain(MARKER_FILE);
+    expect(mn04List().filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  it('a 404: UnavailableError (69) naming the URL, not retried, nothing installed', async () => {
+    server = await serveModels();
+    const base = `${server.base}/no-such-release`;
+    const err = await new ModelInstaller({ download: quick }).install(mn04(), { dataDir, mirrors: [], urlBase: base }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).exitCode).toBe(69);
+    expect((err as Error).message).toContain(`download of ${base}/${MN04}/mn04_as.onnx failed: HTTP 404 Not Found`);
+    expect((err as Error).message).toContain('--from');
+    expect(server.requests).toHaveLength(1);
+    expect(mn04List()).toEqual([]);
+  });
+
+  it('a server that stops mid-file: resumed with a Range request from the byte received, file intact', async () => {
+    server = await serveModels({ cutTimes: 1 });
+    const retries: { received: number; attempt: number }[] = [];
+    const r = await new ModelInstaller({ download: { ...quick, onRetry: (x) => retries.push(x) } }).install(mn04(), { dataDir, mirrors: [], urlBase: server.base });
+    expect(r.files.every((f) => f.action === 'downloaded')).toBe(true);
+    const weights = server.requests.filter((q) => q.path.endsWith('mn04_as.onnx.data'));
+    expect(weights).toHaveLength(2);
+    expect(weights[0].range).toBeUndefined();
+    const from = Number(/^bytes=(\d+)-$/.exec(weights[1].range ?? '')?.[1]);
+    expect(from).toBeGreaterThan(0);
+    expect(from).toBeLessThan(3962880);
+    expect(retries.some((x) => x.received === from && x.attempt === 2)).toBe(true);
+    await expect(new ModelInstaller().verify(mn04(), dataDir)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('a server that ignores Range after a cut: sends the whole file again, the bytes already had are skipped', async () => {
+    server = await serveModels({ cutTimes: 1, noRange: true });
+    await new ModelInstaller({ download: quick }).install(mn04(), { dataDir, mirrors: [], urlBase: server.base });
+    await expect(new ModelInstaller().verify(mn04(), dataDir)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('a server that always stops mid-file: gives up after the attempts, 69, nothing installed', async () => {
+    server = await serveModels({ cutTimes: 99 });
+    const err = await new ModelInstaller({ download: { ...quick, attempts: 3 } }).install(mn04(), { dataDir, mirrors: [], urlBase: server.base }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toMatch(/mn04_as\.onnx: download of .* failed: connection lost after \d+ bytes .*gave up after 3 attempts/);
+    expect(server.requests.filter((q) => q.path.endsWith('mn04_as.onnx'))).toHaveLength(3);
+    expect(mn04List().filter((f) => f !== '.' && !f.startsWith('.'))).toEqual([]);
+    expect(mn04List().filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  it('a connection that stalls is aborted by the idle time-out and resumed', async () => {
+    // First request of each file: half the body, then silence with the socket open.
+    let requests = 0;
+    const body = fs.readFileSync(path.join(sharedModelsDir, MN04, 'class_labels_indices.csv'));
+    const srv = http.createServer((req, res) => {
+      const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      if (requests++ === 0) {
+        res.writeHead(200, { 'content-length': body.length });
+        res.write(body.subarray(0, 1000));
+        return;
+      }
+      const start = range ? Number(range[1]) : 0;
+      res.writeHead(range ? 206 : 200, range ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}).end(body.subarray(start));
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const { port } = srv.address() as AddressInfo;
+    try {
+      const { openDownload } = await import('../../models/download.js');
+      const chunks: Buffer[] = [];
+      for await (const c of await openDownload(`http://127.0.0.1:${port}/labels.csv`, { ...quick, idleMs: 300 })) chunks.push(Buffer.from(c));
+      expect(sha256(Buffer.concat(chunks))).toBe(sha256(body));
+      expect(requests).toBe(2);
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
+  });
+});
+
+describe('install --from a folder or an archive (USB stick)', () => {
+  it('a folder laid out like the mirror (<dir>/<name>/<file>) or holding the files directly', async () => {
+    const r = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: sharedModelsDir });
+    expect(r.files.map((f) => f.source)).toEqual(mn04().files.map((f) => path.join(sharedModelsDir, MN04, f.name)));
+    fs.rmSync(mn04Dest(), { recursive: true });
+    const flat = path.join(sharedModelsDir, MN04);
+    await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: flat });
+    await expect(new ModelInstaller().verify(mn04(), dataDir)).resolves.toMatchObject({ ok: true });
+  });
+
+  it('--from is the only source: a folder lacking a file is 66 even with a mirror set; nothing installed', async () => {
+    const stick = path.join(tmp, 'stick');
+    fs.mkdirSync(stick);
+    fs.copyFileSync(path.join(sharedModelsDir, MN04, 'mn04_as.onnx'), path.join(stick, 'mn04_as.onnx'));
+    const err = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [sharedModelsDir], from: stick }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputMissingError);
+    expect((err as InputMissingError).exitCode).toBe(66);
+    expect((err as Error).message).toContain(`mn04_as.onnx.data, class_labels_indices.csv not found in ${stick}`);
+    expect(mn04List()).toEqual([]);
+  });
+
+  it('a missing path is 66; a file that is not an archive is 65', async () => {
+    const missing = path.join(tmp, 'no-stick');
+    const err = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: missing }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputMissingError);
+    expect((err as Error).message).toContain(`${missing}: not found`);
+    const notArchive = path.join(tmp, 'notes.txt');
+    fs.writeFileSync(notArchive, 'x');
+    const err2 = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: notArchive }).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(DataError);
+    expect((err2 as Error).message).toMatch(/not a folder or a \.tar\/\.tar\.gz\/\.tgz archive/);
+  });
+
+  it('a wrong sha256 on the stick is 65, nothing installed', async () => {
+    const stick = path.join(tmp, 'stick');
+    fs.cpSync(path.join(sharedModelsDir, MN04), path.join(stick, MN04), { recursive: true });
+    const weights = path.join(stick, MN04, 'mn04_as.onnx.data');
+    fs.chmodSync(weights, 0o644);
+    fs.appendFileSync(weights, 'x');
+    const err = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: stick }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as DataError).exitCode).toBe(65);
+    expect((err as Error).message).toMatch(/mn04_as\.onnx\.data from .*stick.*larger than the expected 3962880 bytes/);
+    expect(mn04List()).not.toContain(MARKER_FILE);
+    expect(mn04List()).not.toContain('mn04_as.onnx.data');
+  });
+
+  it('a .tar.gz (files under <name>/) is unpacked beside the model and removed afterwards', async () => {
+    const archive = path.join(tmp, 'efficientat-mn04-v1.tar.gz');
+    execFileSync('tar', ['-czf', archive, '-C', sharedModelsDir, MN04]);
+    const r = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: archive });
+    expect(r.files.every((f) => f.action === 'copied' && f.source?.includes(`${MN04}/${f.name}`))).toBe(true);
+    await expect(new ModelInstaller().verify(mn04(), dataDir)).resolves.toMatchObject({ ok: true });
+    expect(mn04List().filter((f) => f.startsWith('.'))).toEqual([]);
+    const bad = path.join(tmp, 'broken.tgz');
+    fs.writeFileSync(bad, 'not gzip at all');
+    fs.rmSync(mn04Dest(), { recursive: true });
+    const err = await new ModelInstaller().install(mn04(), { dataDir, mirrors: [], from: bad }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect((err as Error).message).toMatch(/broken\.tgz: cannot unpack the archive/);
+    expect(mn04List()).toEqual([]);
+  });
+
+  it('the copy bundled in the package is used when there is no mirror, before any download', async () => {
+    server = await serveModels();
+    const r = await new ModelInstaller({ download: quick }).install(mn04(), { dataDir, mirrors: [], bundled: sharedModelsDir, urlBase: server.base });
+    expect(r.files.every((f) => f.action === 'copied')).toBe(true);
+    expect(server.requests).toEqual([]);
+  });
+});
+
+/** The built CLI, spawned without blocking this process (the HTTP server lives here). */
+function earshotAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EARSHOT_')) clean[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('earshot models install (built CLI)', () => {
+  it('downloads with EARSHOT_MODEL_URL; a 404 exits 69 naming the URL; --from a missing path exits 66', async () => {
+    server = await serveModels();
+    const env = { EARSHOT_STORAGE_DATA_DIR: dataDir, EARSHOT_MODEL_URL: server.base };
+    const ok = await earshotAsync(['models', 'install'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`mn04_as.onnx.data: downloaded from ${server.base}/${MN04}/mn04_as.onnx.data, sha256 ok`);
+    expect((await earshotAsync(['models', 'verify'], env)).code).toBe(0);
+
+    const gone = await earshotAsync(['models', 'install'], { EARSHOT_STORAGE_DATA_DIR: path.join(tmp, 'd2'), EARSHOT_MODEL_URL: `${server.base}/v0` });
+    expect(gone.code).toBe(69);
+    expect(gone.stderr).toContain(`${server.base}/v0/${MN04}/mn04_as.onnx failed: HTTP 404`);
+
+    const noStick = await earshotAsync(['models', 'install', '--from', path.join(tmp, 'usb')], { EARSHOT_STORAGE_DATA_DIR: path.join(tmp, 'd3') });
+    expect(noStick.code).toBe(66);
+    expect(noStick.stderr).toContain(`${path.join(tmp, 'usb')}: not found`);
   });
 });

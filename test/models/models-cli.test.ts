@@ -27,13 +27,14 @@ describe('earshot models (built CLI)', () => {
   it('verify before install: exit 69, says the exact install command', () => {
     const r = runEarshot(['models', 'verify', 'efficientat-mn04'], { env });
     expect(r.code).toBe(69);
-    expect(r.stderr).toContain('EARSHOT_MODEL_MIRROR=/path/to/models earshot models install efficientat-mn04');
+    expect(r.stderr).toContain('earshot models install efficientat-mn04 (downloads it; offline: add --from /media/usb/models)');
   });
 
-  it('install with no mirror: exit 69 naming EARSHOT_MODEL_MIRROR', () => {
-    const r = runEarshot(['models', 'install'], { env });
+  it('install with no mirror and the download unreachable: exit 69 naming the URL', () => {
+    // Port 1 on loopback: nothing listens (test/models/installer.test.ts covers real downloads).
+    const r = runEarshot(['models', 'install'], { env: { ...env, EARSHOT_MODEL_URL: 'http://127.0.0.1:1' } });
     expect(r.code).toBe(69);
-    expect(r.stderr).toMatch(/EARSHOT_MODEL_MIRROR is not set and the manifest gives no URL/);
+    expect(r.stderr).toMatch(/download of http:\/\/127\.0\.0\.1:1\/efficientat-mn04\/mn04_as\.onnx failed: .*gave up after 4 attempts/);
     expect(fs.existsSync(path.join(modelDir(), 'installed.json'))).toBe(false);
   });
 
