@@ -57,7 +57,17 @@ export interface EarshotEvent {
   endSec?: number;
   /** The site head that scored this label; absent when the class map did. */
   head?: HeadRef;
+  /**
+   * Published versions only (MQTT payload): whether the event was still open when this version
+   * was queued, and its version number. The device publishes an event again when it closes (and
+   * when its clip is kept), with the same `id` and a higher `rev`; consumers keep the highest.
+   */
+  state?: EventVersionState;
+  /** 1 for the first version published, +1 for each later one (numbers may be skipped). */
+  rev?: number;
 }
+
+export type EventVersionState = 'open' | 'closed';
 
 /** A new event id: UUIDv7, so ids sort by creation time. */
 export function newEventId(nowMs?: number): string {

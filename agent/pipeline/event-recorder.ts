@@ -1,9 +1,10 @@
 /**
  * Tracker changes → the store (and, through the outbox, the broker): an event is recorded when it
  * opens, a threat's alert is enqueued at once (rangers should not wait for it to end), every
- * alert carries the final event once it closes, and a clip (pre-roll, event, post-roll) is cut
- * from the sample ring when the post-roll has been heard. A store or clip failure is logged and
- * never reaches capture.
+ * event is published when it closes (a threat again: its final version, a higher `rev`), and a
+ * clip (pre-roll, event, post-roll) is cut from the sample ring when the post-roll has been
+ * heard; keeping it publishes the event once more with its clip (the store decides the versions:
+ * agent/store/types.ts). A store or clip failure is logged and never reaches capture.
  *
  * The recorder decides itself when a clip is due. It is told when audio has progressed and when a
  * segment ended rather than polling on a timer: the ring only grows when audio is pushed, so those
@@ -128,7 +129,7 @@ export class EventRecorder {
       this.writing = this.writing.then(async () => {
         try {
           const clip = await this.opts.clips!.write({ eventId: p.id, label: p.label, samples, sampleRateHz: this.opts.modelRate });
-          if (clip) this.opts.store.attachClip(p.id, clip);
+          if (clip && this.opts.store.attachClip(p.id, clip)) this.opts.kick?.();
         } catch (err) {
           this.log.warn({ err: (err as Error).message, id: p.id }, 'clip not kept');
         }

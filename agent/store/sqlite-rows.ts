@@ -28,6 +28,8 @@ export interface EventRow {
   created_ms: number;
   updated_ms: number;
   delivered_ms: number | null;
+  /** Schema 2 (absent when reading an older file): the rev of the latest version queued. Not written by eventToRow. */
+  rev?: number;
 }
 
 /** The clip columns joined onto an event row (`LEFT JOIN clips`). */
@@ -126,6 +128,7 @@ export function rowToStoredEvent(row: EventRow & ClipColumns): StoredEvent {
     event: rowToEvent(row, clip),
     state: row.state as EventState,
     alert: row.alert as AlertState,
+    rev: row.rev ?? 0,
   };
   if (row.delivered_ms !== null) stored.deliveredAt = new Date(row.delivered_ms).toISOString();
   if (clip) stored.clip = clip;

@@ -15,9 +15,9 @@ import Database from 'better-sqlite3';
 import { errnoCode } from '../errors.js';
 import type { EarshotEvent } from '../event.js';
 import type { Logger } from '../log.js';
-import { eventPayload } from './event-payload.js';
+import { versionPayload } from './event-payload.js';
 import { SEQ_GAP_AFTER_LOSS, StateKey } from './state-keys.js';
-import { TABLES_IN_DEPENDENCY_ORDER, type TableName } from './sqlite-schema.js';
+import { REV_REPAIR_SQL, TABLES_IN_DEPENDENCY_ORDER, type TableName } from './sqlite-schema.js';
 import { eventToRow, rowToEvent, type EventRow } from './sqlite-rows.js';
 import { priorityOf } from './types.js';
 
@@ -155,7 +155,9 @@ function eventRowFromAlert(row: Row): EventRow | undefined {
     if (event.id !== row.event_id || !Number.isInteger(event.seq)) return undefined;
     const created = typeof row.created_ms === 'number' ? row.created_ms : 0;
     const { clip: _clip, ...withoutClip } = event;
-    return eventToRow(withoutClip as EarshotEvent, { state: 'closed', alert: 'queued', alertTopic: row.topic as string, createdMs: created, updatedMs: created, deliveredMs: null });
+    // An open version rebuilds an open event: the agent's start closes it and sends its final version.
+    const state = event.state === 'open' ? 'open' : 'closed';
+    return eventToRow(withoutClip as EarshotEvent, { state, alert: 'queued', alertTopic: row.topic as string, createdMs: created, updatedMs: created, deliveredMs: null });
   } catch {
     return undefined;
   }
@@ -240,6 +242,8 @@ export function salvageDatabase(srcFile: string, dest: Database.Database, nowMs:
 /** Makes the salvaged rows consistent with each other (see the module comment). */
 function repair(dest: Database.Database, nowMs: number): void {
   dest.transaction(() => {
+    // Rows copied from a file written before event versions: rev 1 (idempotent for newer ones).
+    dest.exec(REV_REPAIR_SQL);
     // Alerts whose outbox row was lost: enqueue them again from the event (consumers dedupe on id).
     const orphans = dest
       .prepare(
@@ -249,13 +253,17 @@ function repair(dest: Database.Database, nowMs: number): void {
       )
       .all() as (EventRow & { clip_path: string | null; clip_format: 'flac' | 'wav'; clip_duration_ms: number; clip_sha256: string })[];
     const enqueue = dest.prepare(
-      `INSERT INTO outbox (kind, event_id, topic, payload, priority, seq, next_attempt_ms, state, created_ms)
-       VALUES ('event', ?, ?, ?, ?, ?, ?, 'ready', ?)`,
+      `INSERT INTO outbox (kind, event_id, topic, payload, priority, seq, rev, next_attempt_ms, state, created_ms)
+       VALUES ('event', ?, ?, ?, ?, ?, ?, ?, 'ready', ?)`,
     );
+    const setRev = dest.prepare('UPDATE events SET rev = ? WHERE id = ?');
     for (const row of orphans) {
       const clip = row.clip_path === null ? undefined : { path: row.clip_path, format: row.clip_format, durationMs: row.clip_duration_ms, sha256: row.clip_sha256, bytes: 0, uploaded: false };
       const event = rowToEvent(row, clip);
-      enqueue.run(row.id, row.alert_topic, eventPayload(event), priorityOf(event), row.seq, nowMs, nowMs);
+      // The lost message may have been sent: a higher rev makes sure consumers take this one.
+      const rev = (row.rev ?? 0) + 1;
+      enqueue.run(row.id, row.alert_topic, versionPayload(event, row.state === 'open' ? 'open' : 'closed', rev), priorityOf(event), row.seq, rev, nowMs, nowMs);
+      setRev.run(rev, row.id);
     }
     // Events marked queued with no topic to send them to cannot be re-enqueued: they are pending again.
     dest.prepare("UPDATE events SET alert = 'pending' WHERE alert = 'queued' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = events.id)").run();

@@ -12,6 +12,18 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * Gives messages and events written before versions existed (or salvaged from such a file) their
+ * first version: rev 1, with `state` and `rev` added to the payload. Idempotent.
+ */
+export const REV_REPAIR_SQL = `
+      UPDATE outbox SET rev = 1,
+        payload = json_set(payload, '$.state', coalesce((SELECT e.state FROM events e WHERE e.id = outbox.event_id), 'closed'), '$.rev', 1)
+        WHERE kind = 'event' AND rev IS NULL;
+      UPDATE events SET rev = max(1, coalesce((SELECT max(o.rev) FROM outbox o WHERE o.event_id = events.id), 1))
+        WHERE rev = 0 AND alert != 'pending';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -96,6 +108,20 @@ export const MIGRATIONS: readonly Migration[] = [
         key    TEXT PRIMARY KEY NOT NULL,
         value  TEXT NOT NULL
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'event versions (rev): several outbox messages per event',
+    sql: `
+      -- The rev of the latest version of the event queued for the broker (0: none yet).
+      ALTER TABLE events ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+      -- The version a message carries. An event may now have two messages: one leased (maybe in
+      -- flight) and the next version waiting; at most one per rev.
+      ALTER TABLE outbox ADD COLUMN rev INTEGER;
+      DROP INDEX outbox_event;
+      CREATE UNIQUE INDEX outbox_event_rev ON outbox (event_id, rev) WHERE event_id IS NOT NULL;
+      ${REV_REPAIR_SQL}
     `,
   },
 ];

@@ -6,6 +6,9 @@
  * Every public mutation is one IMMEDIATE transaction. A mutation that fails with SQLITE_FULL or
  * ENOSPC triggers an emergency prune and is retried once; if it fails again the loss is counted
  * and a TransientError `store.full` is thrown (see types.ts).
+ *
+ * Event versions (see types.ts): `events.rev` is the latest rev queued; each outbox message
+ * carries its `rev`. `queueVersion` is the one place a version is queued or replaced.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +18,7 @@ import type { EarshotEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../silent-logger.js';
 import { Ballast, isNoSpaceError, statDisk, type StatFs } from './disk-space.js';
-import { contractEvent, eventPayload } from './event-payload.js';
+import { contractEvent, versionPayload, withoutVersion } from './event-payload.js';
 import { UNLIMITED } from './limits.js';
 import { openStoreDatabase } from './sqlite-open.js';
 import { SqlitePruner } from './sqlite-prune.js';
@@ -31,7 +34,9 @@ import {
   type AlertTarget,
   type Priority,
   type BackoffPolicy,
+  type CrashRecovery,
   type EventPatch,
+  type EventState,
   type EventQuery,
   type HealthSample,
   type LossKind,
@@ -80,6 +85,7 @@ interface OutboxRow {
   payload: string;
   priority: Priority;
   seq: number | null;
+  rev: number | null;
   attempts: number;
   state: 'ready' | 'leased';
   created_ms: number;
@@ -106,20 +112,29 @@ function prepareStatements(db: Database.Database) {
          location = @location, clock_synced = @clock_synced, end_sec = @end_sec, extra = @extra, state = @state, updated_ms = @updated_ms
        WHERE id = @id`,
     ),
-    markQueued: db.prepare("UPDATE events SET alert = 'queued', alert_topic = ? WHERE id = ?"),
+    markVersionQueued: db.prepare("UPDATE events SET rev = ?, alert = 'queued', alert_topic = ? WHERE id = ?"),
     markDelivered: db.prepare("UPDATE events SET alert = 'delivered', delivered_ms = ? WHERE id = ?"),
-    insertOutbox: db.prepare(
-      `INSERT INTO outbox (kind, event_id, health_id, topic, payload, priority, seq, attempts, next_attempt_ms, state, created_ms)
-       VALUES (@kind, @event_id, @health_id, @topic, @payload, @priority, @seq, 0, @now, 'ready', @now)`,
+    insertVersion: db.prepare(
+      `INSERT INTO outbox (kind, event_id, topic, payload, priority, seq, rev, attempts, next_attempt_ms, state, created_ms)
+       VALUES ('event', @event_id, @topic, @payload, @priority, @seq, @rev, 0, @now, 'ready', @now)`,
     ),
-    refreshPayload: db.prepare("UPDATE outbox SET payload = ? WHERE event_id = ? AND state = 'ready'"),
+    /** Messages of an event not leased (waiting, or back after a failure), newest version first. */
+    waitingVersions: db.prepare("SELECT id, rev, attempts FROM outbox WHERE event_id = ? AND state = 'ready' ORDER BY rev DESC, id DESC"),
+    // A new rev is new content never sent: its attempts start again (attempts 0 = never sent).
+    // next_attempt_ms stays, so a broker's refusal keeps its backoff.
+    replaceVersion: db.prepare('UPDATE outbox SET payload = @payload, attempts = CASE WHEN rev = @rev THEN attempts ELSE 0 END, rev = @rev WHERE id = @id'),
+    deleteOlderVersions: db.prepare('DELETE FROM outbox WHERE event_id = ? AND rev < ?'),
+    hasMessages: db.prepare('SELECT 1 FROM outbox WHERE event_id = ? LIMIT 1').pluck(),
+    releaseAllLeases: db.prepare("UPDATE outbox SET state = 'ready', lease_until_ms = NULL, attempts = attempts + 1, next_attempt_ms = ? WHERE state = 'leased'"),
+    openEventIds: db.prepare("SELECT id FROM events WHERE state = 'open' ORDER BY seq").pluck(),
+    closeAsStored: db.prepare("UPDATE events SET state = 'closed', updated_ms = ? WHERE id = ?"),
     leasable: db.prepare(
-      `SELECT id, kind, event_id, health_id, topic, payload, priority, seq, attempts, state, created_ms FROM outbox
+      `SELECT id, kind, event_id, health_id, topic, payload, priority, seq, rev, attempts, state, created_ms FROM outbox
        WHERE (state = 'ready' AND next_attempt_ms <= @now) OR (state = 'leased' AND lease_until_ms <= @now)
        ORDER BY priority, seq, id LIMIT @n`,
     ),
     markLeased: db.prepare("UPDATE outbox SET state = 'leased', lease_until_ms = ? WHERE id = ?"),
-    outboxById: db.prepare('SELECT id, kind, event_id, attempts FROM outbox WHERE id = ?'),
+    outboxById: db.prepare('SELECT id, kind, event_id, rev, attempts FROM outbox WHERE id = ?'),
     deleteOutbox: db.prepare('DELETE FROM outbox WHERE id = ?'),
     nack: db.prepare("UPDATE outbox SET attempts = ?, next_attempt_ms = ?, state = 'ready', lease_until_ms = NULL WHERE id = ?"),
     release: db.prepare("UPDATE outbox SET attempts = attempts + ?, next_attempt_ms = ?, state = 'ready', lease_until_ms = NULL WHERE id = ?"),
@@ -242,10 +257,10 @@ export class SqliteStore implements Store {
     checkPatch(patch, id);
     return this.write('update event', undefined, () =>
       this.tx(() => {
-        const { row, event } = this.openRow(id);
+        const { event } = this.openRow(id);
         const next = applyPatch(event, patch);
         this.saveEvent(next, 'open');
-        if (row.alert === 'queued') this.stmts.refreshPayload.run(eventPayload(next), id);
+        this.queueVersion(id, 'refresh');
         return next;
       }),
     );
@@ -258,8 +273,8 @@ export class SqliteStore implements Store {
         const { row, event } = this.openRow(id);
         const next = applyPatch(event, patch);
         this.saveEvent(next, 'closed');
-        if (row.alert === 'queued') this.stmts.refreshPayload.run(eventPayload(next), id);
-        else if (opts.alert) this.enqueueInTx(next, row.alert, opts.alert);
+        // Every event that was published (or is to be) gets its final version.
+        this.queueVersion(id, opts.alert || row.alert !== 'pending' ? 'publish' : 'refresh', opts.alert);
         return next;
       }),
     );
@@ -270,18 +285,36 @@ export class SqliteStore implements Store {
       this.tx(() => {
         const row = this.stmts.eventRow.get(id) as JoinedRow | undefined;
         if (!row) throw noSuchEvent(id);
-        return this.enqueueInTx(rowToEvent(row, rowToClip(row)), row.alert, target);
+        return row.alert === 'pending' && this.queueVersion(id, 'publish', target);
       }),
     );
   }
 
-  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): void {
-    this.write('attach clip', 'clipWrites', () =>
+  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): boolean {
+    return this.write('attach clip', 'clipWrites', () =>
       this.tx(() => {
         const row = this.stmts.eventRow.get(id) as JoinedRow | undefined;
         if (!row) throw noSuchEvent(id);
         this.stmts.upsertClip.run({ event_id: id, path: clip.path, format: clip.format, duration_ms: Math.round(clip.durationMs), bytes: clip.bytes, sha256: clip.sha256, created_ms: this.clock() });
-        if (row.alert === 'queued') this.stmts.refreshPayload.run(eventPayload(rowToEvent(row, { ...clip, uploaded: false })), id);
+        // A closed event's clip comes after its final version: a ranger should learn it exists.
+        return this.queueVersion(id, row.state === 'closed' && row.alert !== 'pending' ? 'publish' : 'refresh');
+      }),
+    );
+  }
+
+  recoverAfterCrash(target: AlertTarget): CrashRecovery {
+    return this.write('recover after a crash', 'failedWrites', () =>
+      this.tx(() => {
+        const now = this.clock();
+        // First, so a version the dead process had leased counts as maybe sent (see queueVersion).
+        const releasedLeases = this.stmts.releaseAllLeases.run(now).changes;
+        const closedEvents = this.stmts.openEventIds.all() as string[];
+        for (const id of closedEvents) {
+          // Closed as stored: its end is the last audio it was updated with before the crash.
+          this.stmts.closeAsStored.run(now, id);
+          this.queueVersion(id, 'publish', target);
+        }
+        return { closedEvents, releasedLeases };
       }),
     );
   }
@@ -327,10 +360,14 @@ export class SqliteStore implements Store {
         const now = this.clock();
         let acked = 0;
         for (const id of ids) {
-          const row = this.stmts.outboxById.get(id) as Pick<OutboxRow, 'id' | 'kind' | 'event_id'> | undefined;
+          const row = this.stmts.outboxById.get(id) as Pick<OutboxRow, 'id' | 'kind' | 'event_id' | 'rev'> | undefined;
           if (!row) continue;
           this.stmts.deleteOutbox.run(id);
-          if (row.event_id !== null) this.stmts.markDelivered.run(now, row.event_id);
+          if (row.event_id !== null) {
+            // Older versions still waiting are superseded; a newer one keeps the alert queued.
+            if (row.rev !== null) this.stmts.deleteOlderVersions.run(row.event_id, row.rev);
+            if (!this.stmts.hasMessages.get(row.event_id)) this.stmts.markDelivered.run(now, row.event_id);
+          }
           acked++;
         }
         if (acked > 0) this.stmts.setState.run(StateKey.lastSyncAt, new Date(now).toISOString());
@@ -453,10 +490,10 @@ export class SqliteStore implements Store {
     return this.tx(() => {
       if (this.stmts.eventExists.get(input.id)) throw duplicateEvent(input.id);
       const seq = Number(this.stmts.nextSeq.get());
-      const event = contractEvent({ ...input, seq } as EarshotEvent);
+      const event = contractEvent(withoutVersion({ ...input, seq } as EarshotEvent));
       const now = this.clock();
       this.stmts.insertEvent.run(eventToRow(event, { state, alert: 'pending', alertTopic: null, createdMs: now, updatedMs: now, deliveredMs: null }));
-      if (alert) this.enqueueInTx(event, 'pending', alert);
+      if (alert) this.queueVersion(event.id, 'publish', alert);
       return event;
     });
   }
@@ -475,10 +512,32 @@ export class SqliteStore implements Store {
     this.stmts.updateEvent.run(row);
   }
 
-  private enqueueInTx(event: EarshotEvent, alert: string, target: AlertTarget): boolean {
-    if (alert !== 'pending') return false;
-    this.stmts.insertOutbox.run({ kind: 'event', event_id: event.id, health_id: null, topic: target.topic, payload: eventPayload(event), priority: priorityOf(event), seq: event.seq, now: this.clock() });
-    this.stmts.markQueued.run(target.topic, event.id);
+  /**
+   * Queues the event as it is stored now, inside the caller's transaction (see "Versions" in
+   * types.ts). 'publish' queues a version in any case: it replaces the one waiting, or goes beside
+   * a leased one. 'refresh' only updates a version already waiting (an update of an open event,
+   * a clip of an event not published). The topic is the one the event was queued on before, else
+   * `target`'s. True when a version was queued or changed.
+   */
+  private queueVersion(id: string, mode: 'publish' | 'refresh', target?: AlertTarget): boolean {
+    const row = this.stmts.eventRow.get(id) as JoinedRow;
+    const waiting = this.stmts.waitingVersions.all(id) as { id: number; rev: number; attempts: number }[];
+    const topic = row.alert_topic ?? target?.topic;
+    if ((mode === 'refresh' && waiting.length === 0) || topic === undefined) return false;
+    const latest = waiting[0];
+    const current = row.rev ?? 0;
+    // A version never handed to the broker can still change under its number; otherwise it may
+    // have arrived, and the consumer must see a higher rev to take the new content.
+    const rev = latest !== undefined && latest.attempts === 0 && latest.rev === current ? current : current + 1;
+    const event = rowToEvent(row, rowToClip(row));
+    const payload = versionPayload(event, row.state as EventState, rev);
+    if (latest !== undefined) {
+      this.stmts.replaceVersion.run({ id: latest.id, payload, rev });
+      for (const older of waiting.slice(1)) this.stmts.deleteOutbox.run(older.id);
+    } else {
+      this.stmts.insertVersion.run({ event_id: id, topic, payload, priority: priorityOf(event), seq: event.seq, rev, now: this.clock() });
+    }
+    this.stmts.markVersionQueued.run(rev, topic, id);
     return true;
   }
 
@@ -532,5 +591,6 @@ function toMessage(r: OutboxRow): OutboxMessage {
   const m: OutboxMessage = { id: r.id, kind: r.kind, topic: r.topic, payload: r.payload, priority: r.priority, attempts: r.attempts, createdAt: new Date(r.created_ms).toISOString() };
   if (r.event_id !== null) m.eventId = r.event_id;
   if (r.seq !== null) m.seq = r.seq;
+  if (r.rev !== null) m.rev = r.rev;
   return m;
 }

@@ -11,6 +11,15 @@
  * (the caller has a bug or lost a race with pruning). A write that fails because the disk or the
  * database quota is full is retried once after an emergency prune; if it still fails the loss is
  * counted (`storeHealth().losses`) and a TransientError with code `store.full` is thrown.
+ *
+ * Versions (`rev`): an event may be published more than once — a threat when it opens, every
+ * published event again when it closes and when its clip is kept — each time with the same `id`,
+ * its `state` and a higher `rev` (consumers keep the highest). The outbox holds at most one
+ * waiting (not leased) message per event: a newer version replaces it in place, keeping its
+ * place in the order. The replaced message keeps its `rev` when it was never handed to the
+ * broker (attempts 0), otherwise the new version gets the next `rev`, since the old one may
+ * have arrived. A version leased (maybe in flight) is never changed; the next one is queued
+ * beside it. An acknowledged version removes the older ones still waiting.
  */
 import type { ClipRef, EarshotEvent } from '../event.js';
 
@@ -28,8 +37,11 @@ export const Priority = {
 } as const;
 export type Priority = (typeof Priority)[keyof typeof Priority];
 
-/** An event as the tracker opens it: everything but `seq` (the store allocates it) and `clip`. */
-export type NewEvent = Omit<EarshotEvent, 'seq' | 'clip'>;
+/**
+ * An event as the tracker opens it: everything but `seq` (the store allocates it), `clip`, and
+ * the version fields `state`/`rev` (the store adds them to each published version).
+ */
+export type NewEvent = Omit<EarshotEvent, 'seq' | 'clip' | 'state' | 'rev'>;
 
 /** What an update or close may change. `id`, `seq`, `device`, `label`, `category`, `start` are fixed. */
 export type EventPatch = Partial<Pick<EarshotEvent, 'confidence' | 'end' | 'modelLabels' | 'model' | 'location' | 'clockSynced' | 'endSec'>>;
@@ -43,10 +55,10 @@ export interface AlertTarget {
 export type EventState = 'open' | 'closed';
 
 /**
- * Where an event's alert is:
+ * Where an event's alert is (its latest version, see `rev`):
  *  - pending: not enqueued yet (open event, or closed without an alert target);
- *  - queued: in the outbox, waiting for the broker;
- *  - delivered: acknowledged by the broker;
+ *  - queued: a version is in the outbox, waiting for the broker;
+ *  - delivered: the broker acknowledged the latest version queued;
  *  - dropped: removed from the outbox undelivered because the disk was about to fill (counted).
  */
 export type AlertState = 'pending' | 'queued' | 'delivered' | 'dropped';
@@ -60,6 +72,8 @@ export interface StoredEvent {
   deliveredAt?: string;
   /** The kept clip, with its size; also in `event.clip`. */
   clip?: StoredClip;
+  /** The `rev` of the latest version queued for the broker; 0 when none was. */
+  rev: number;
 }
 
 /** A clip file kept for an event. */
@@ -95,6 +109,8 @@ export interface OutboxMessage {
   priority: Priority;
   /** The event's seq (kind 'event'). */
   seq?: number;
+  /** The version of the event this message carries (kind 'event'; also in the payload). */
+  rev?: number;
   /** Failed attempts before this lease. */
   attempts: number;
   createdAt: string;
@@ -180,20 +196,27 @@ export interface Store {
 
   /** Records a new open event: allocates its `seq`; enqueues nothing. One transaction. */
   openEvent(event: NewEvent): EarshotEvent;
-  /** Changes an open event. An alert already enqueued and not leased yet gets the updated event as its payload. */
+  /**
+   * Changes an open event. A version waiting in the outbox (not leased) gets the updated event;
+   * no new version is queued for an update.
+   */
   updateEvent(id: string, patch: EventPatch): EarshotEvent;
   /**
-   * Closes an event and, with `alert`, enqueues its alert in the same transaction. An event gets
-   * at most one alert: if one was enqueued earlier and has not been leased yet, its payload is
-   * replaced by the final event; otherwise nothing more is enqueued.
+   * Closes an event and queues its final version (`state` closed) in the same transaction, when
+   * `alert` is given or a version was queued before (then on that version's topic): it replaces a
+   * version still waiting, else it is queued as the next `rev`.
    */
   closeEvent(id: string, patch: EventPatch, opts?: { alert?: AlertTarget }): EarshotEvent;
   /** Records a complete (closed) event in one go and enqueues its alert: open + close in one transaction. */
   putEvent(event: NewEvent, opts?: { alert?: AlertTarget }): EarshotEvent;
   /** Enqueues an event's alert if it has none yet; true if this call enqueued it. */
   enqueueAlert(id: string, target: AlertTarget): boolean;
-  /** Records the clip kept for an event (the file is already written); refreshes a not-yet-leased alert. */
-  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): void;
+  /**
+   * Records the clip kept for an event (the file is already written). A version waiting in the
+   * outbox gets the clip; a closed event already queued or sent gets a new version with it (a
+   * ranger learns that a clip exists). True when a version was queued or changed.
+   */
+  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): boolean;
 
   getEvent(id: string): StoredEvent | undefined;
   getEventBySeq(seq: number): StoredEvent | undefined;
@@ -219,6 +242,15 @@ export interface Store {
    */
   release(ids: readonly number[], opts?: { attempted?: boolean }): void;
 
+  /**
+   * After a crash, at start, before anything else writes: releases every outbox lease (counting an
+   * attempt: the message may have reached the broker) and closes every open event as it was last
+   * stored (its `end` is the last audio it was updated with), queuing its final version on its
+   * topic or `target`. Only for the one process that owns the data folder (the agent holds its
+   * lock): every lease and open event then belongs to a process that is gone.
+   */
+  recoverAfterCrash(target: AlertTarget): CrashRecovery;
+
   /** Applies retention and quotas now (for SQLite, see the order in agent/store/sqlite-prune.ts). */
   prune(reason?: PruneReason): PruneReport;
   storeHealth(): StoreHealth;
@@ -228,6 +260,14 @@ export interface Store {
   /** Small durable key/value state for other components (last sync, ...). */
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;
+}
+
+/** What `recoverAfterCrash` found. */
+export interface CrashRecovery {
+  /** Ids of the events closed (left open by a process that died). */
+  closedEvents: string[];
+  /** Outbox messages whose lease was released. */
+  releasedLeases: number;
 }
 
 /** Retention and quota limits, in bytes and milliseconds (see `storeLimitsFromConfig`). */

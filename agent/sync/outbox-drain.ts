@@ -3,7 +3,8 @@
  * them at QoS 1 within a bounded in-flight window, and acknowledges them in the store only once
  * the broker has sent PUBACK. The store keeps every message until then, so a crash, a power cut
  * or a lost link at any moment loses nothing; at worst a message is sent twice (consumers dedupe
- * on the event `id`, which also travels as the MQTT 5 user property `id`).
+ * on the event `id`, which also travels as the MQTT 5 user property `id`, keeping the highest
+ * `rev`: an event's later versions are separate messages, see agent/store/types.ts).
  *
  * Cost on the device is one SQLite transaction (an fsync) per lease and per ack write, so both
  * are batched: up to `leaseBatch` messages are leased at once into a local buffer, and acks are

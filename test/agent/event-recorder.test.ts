@@ -1,7 +1,8 @@
 /**
  * The event recorder: tracker changes → the store and its outbox, and clips cut from the sample
  * ring. A threat's alert is enqueued when it opens, on the events topic at threat priority, and
- * carries the final event once closed; other events alert when they close. A clip is written once
+ * is published again with the final event once closed; other events alert when they close; a
+ * kept clip is a further version. A clip is written once
  * its post-roll is in the ring (not before), when the segment ends, and on flush.
  */
 import fs from 'node:fs';
@@ -98,6 +99,25 @@ describe('EventRecorder', () => {
     expect(s.written[0]!.samples.length).toBe(1000 + 2000 + 2000);
     await s.recorder.flush();
     expect(s.store.listEvents()[0]!.clip).toMatchObject({ path: expect.stringMatching(/\.wav$/), durationMs: 5000 });
+  });
+
+  it('a threat delivered at open is published again closed (rev 2), then with its clip (rev 3), kicking the drain each time', async () => {
+    const s = setup();
+    s.audio(8000);
+    const gun = s.event(1, 'gunshot', 'threat', 5000, 6000, 0.57);
+    s.change('opened', gun);
+    s.store.ack(s.store.lease(10).map((m) => m.id));
+    s.change('closed', { ...gun, confidence: 0.94 });
+    expect(s.kicks()).toBe(2);
+    const [closed] = s.store.lease(10);
+    expect(JSON.parse(closed!.payload)).toMatchObject({ state: 'closed', rev: 2, confidence: 0.94 });
+    s.store.ack([closed!.id]);
+    s.audio(2000); // the post-roll: the clip is written
+    await s.recorder.flush();
+    expect(s.kicks()).toBe(3);
+    const [withClip, ...rest] = s.store.lease(10);
+    expect(rest).toEqual([]);
+    expect(JSON.parse(withClip!.payload)).toMatchObject({ state: 'closed', rev: 3, clip: { path: expect.stringMatching(/\.wav$/) } });
   });
 
   it('a segment end and a flush write pending clips with the audio there is', async () => {

@@ -5,7 +5,7 @@
  * files are not touched).
  */
 import type { EarshotEvent } from '../../agent/event.js';
-import { contractEvent, eventPayload } from '../../agent/store/event-payload.js';
+import { contractEvent, versionPayload, withoutVersion } from '../../agent/store/event-payload.js';
 import { UNLIMITED } from '../../agent/store/limits.js';
 import { StateKey } from '../../agent/store/state-keys.js';
 import {
@@ -18,6 +18,7 @@ import {
   type AlertTarget,
   type Priority,
   type BackoffPolicy,
+  type CrashRecovery,
   type EventPatch,
   type EventQuery,
   type EventState,
@@ -48,6 +49,10 @@ interface EventEntry {
   alert: AlertState;
   endMs: number;
   deliveredMs?: number;
+  /** The rev of the latest version queued (0: none). */
+  rev: number;
+  /** The topic its versions go to, once one was queued. */
+  topic?: string;
 }
 
 interface OutboxEntry {
@@ -57,6 +62,7 @@ interface OutboxEntry {
   payload: string;
   priority: Priority;
   seq: number;
+  rev: number;
   attempts: number;
   nextAttemptMs: number;
   leaseUntilMs?: number;
@@ -112,28 +118,47 @@ export class MemoryStore implements Store {
     checkPatch(patch, id);
     const entry = this.openEntry(id);
     this.change(entry, patch, 'open');
-    if (entry.alert === 'queued') this.refresh(entry);
+    this.queueVersion(entry, 'refresh');
     return this.withClip(entry);
   }
 
   closeEvent(id: string, patch: EventPatch, opts: { alert?: AlertTarget } = {}): EarshotEvent {
     checkPatch(patch, id);
     const entry = this.openEntry(id);
+    const published = entry.alert !== 'pending';
     this.change(entry, patch, 'closed');
-    if (entry.alert === 'queued') this.refresh(entry);
-    else if (opts.alert) this.enqueue(entry, opts.alert);
+    this.queueVersion(entry, opts.alert || published ? 'publish' : 'refresh', opts.alert);
     return this.withClip(entry);
   }
 
   enqueueAlert(id: string, target: AlertTarget): boolean {
     const entry = this.entry(id);
-    return this.enqueue(entry, target);
+    return entry.alert === 'pending' && this.queueVersion(entry, 'publish', target);
   }
 
-  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): void {
+  attachClip(id: string, clip: Omit<StoredClip, 'uploaded'>): boolean {
     const entry = this.entry(id);
     this.clips.set(id, { ...clip, durationMs: Math.round(clip.durationMs), uploaded: false, createdMs: this.clock(), order: this.clipOrder++ });
-    if (entry.alert === 'queued') this.refresh(entry);
+    return this.queueVersion(entry, entry.state === 'closed' && entry.alert !== 'pending' ? 'publish' : 'refresh');
+  }
+
+  recoverAfterCrash(target: AlertTarget): CrashRecovery {
+    this.assertOpen();
+    const now = this.clock();
+    let releasedLeases = 0;
+    for (const m of this.outbox.values()) {
+      if (m.leaseUntilMs === undefined) continue;
+      m.leaseUntilMs = undefined;
+      m.attempts++;
+      m.nextAttemptMs = now;
+      releasedLeases++;
+    }
+    const open = [...this.events.values()].filter((e) => e.state === 'open').sort((a, b) => a.event.seq - b.event.seq);
+    for (const entry of open) {
+      entry.state = 'closed';
+      this.queueVersion(entry, 'publish', target);
+    }
+    return { closedEvents: open.map((e) => e.event.id), releasedLeases };
   }
 
   getEvent(id: string): StoredEvent | undefined {
@@ -178,7 +203,7 @@ export class MemoryStore implements Store {
       .slice(0, Math.floor(n));
     return ready.map((m) => {
       m.leaseUntilMs = now + this.leaseMs;
-      const msg: OutboxMessage = { id: m.id, kind: 'event', eventId: m.eventId, topic: m.topic, payload: m.payload, priority: m.priority, seq: m.seq, attempts: m.attempts, createdAt: new Date(m.createdMs).toISOString() };
+      const msg: OutboxMessage = { id: m.id, kind: 'event', eventId: m.eventId, topic: m.topic, payload: m.payload, priority: m.priority, seq: m.seq, rev: m.rev, attempts: m.attempts, createdAt: new Date(m.createdMs).toISOString() };
       return msg;
     });
   }
@@ -192,8 +217,10 @@ export class MemoryStore implements Store {
       if (!m) continue;
       this.outbox.delete(id);
       acked++;
+      // Older versions are superseded; a newer one still waiting keeps the alert queued.
+      for (const [other, o] of this.outbox) if (o.eventId === m.eventId && o.rev < m.rev) this.outbox.delete(other);
       const entry = this.events.get(m.eventId);
-      if (entry) {
+      if (entry && ![...this.outbox.values()].some((o) => o.eventId === m.eventId)) {
         entry.alert = 'delivered';
         entry.deliveredMs = now;
       }
@@ -308,10 +335,10 @@ export class MemoryStore implements Store {
     const seq = Number(this.state.get(StateKey.seq) ?? 0) + 1;
     this.state.set(StateKey.seq, String(seq));
     // structuredClone: the caller's object must not alias stored state, as with SQLite.
-    const event = contractEvent(structuredClone({ ...input, seq }) as EarshotEvent);
-    const entry: EventEntry = { event, state, alert: 'pending', endMs: Date.parse(event.end) };
+    const event = contractEvent(withoutVersion(structuredClone({ ...input, seq }) as EarshotEvent));
+    const entry: EventEntry = { event, state, alert: 'pending', endMs: Date.parse(event.end), rev: 0 };
     this.events.set(event.id, entry);
-    if (alert) this.enqueue(entry, alert);
+    if (alert) this.queueVersion(entry, 'publish', alert);
     return this.withClip(entry);
   }
 
@@ -342,26 +369,34 @@ export class MemoryStore implements Store {
   }
 
   private stored(entry: EventEntry): StoredEvent {
-    const s: StoredEvent = { event: this.withClip(entry), state: entry.state, alert: entry.alert };
+    const s: StoredEvent = { event: this.withClip(entry), state: entry.state, alert: entry.alert, rev: entry.rev };
     if (entry.deliveredMs !== undefined) s.deliveredAt = new Date(entry.deliveredMs).toISOString();
     const clip = this.clips.get(entry.event.id);
     if (clip) s.clip = { path: clip.path, format: clip.format, durationMs: clip.durationMs, sha256: clip.sha256, bytes: clip.bytes, uploaded: clip.uploaded };
     return s;
   }
 
-  private enqueue(entry: EventEntry, target: AlertTarget): boolean {
-    if (entry.alert !== 'pending') return false;
+  /** Same rules as SqliteStore.queueVersion (see "Versions" in agent/store/types.ts). */
+  private queueVersion(entry: EventEntry, mode: 'publish' | 'refresh', target?: AlertTarget): boolean {
+    const waiting = [...this.outbox.values()].filter((m) => m.eventId === entry.event.id && m.leaseUntilMs === undefined).sort((a, b) => b.rev - a.rev || b.id - a.id);
+    const topic = entry.topic ?? target?.topic;
+    if ((mode === 'refresh' && waiting.length === 0) || topic === undefined) return false;
+    const latest = waiting[0];
+    const rev = latest !== undefined && latest.attempts === 0 && latest.rev === entry.rev ? entry.rev : entry.rev + 1;
     const event = this.withClip(entry);
-    this.addOutbox({ eventId: event.id, topic: target.topic, payload: eventPayload(event), priority: priorityOf(event), seq: event.seq });
+    const payload = versionPayload(event, entry.state, rev);
+    if (latest !== undefined) {
+      if (latest.rev !== rev) latest.attempts = 0;
+      latest.rev = rev;
+      latest.payload = payload;
+      for (const older of waiting.slice(1)) this.outbox.delete(older.id);
+    } else {
+      this.addOutbox({ eventId: event.id, topic, payload, priority: priorityOf(event), seq: event.seq, rev });
+    }
+    entry.rev = rev;
+    entry.topic = topic;
     entry.alert = 'queued';
     return true;
-  }
-
-  /** Replaces the payload of an alert that has not been leased yet. */
-  private refresh(entry: EventEntry): void {
-    for (const m of this.outbox.values()) {
-      if (m.eventId === entry.event.id && m.leaseUntilMs === undefined) m.payload = eventPayload(this.withClip(entry));
-    }
   }
 
   private addOutbox(m: Omit<OutboxEntry, 'id' | 'attempts' | 'nextAttemptMs' | 'createdMs'>): void {

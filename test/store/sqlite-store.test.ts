@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UNLIMITED } from '../../agent/store/limits.js';
-import { SCHEMA_VERSION } from '../../agent/store/sqlite-schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/sqlite-schema.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import { EVENTS_TOPIC, FakeClock, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
 import { describeStoreContract } from './store-contract.js';
@@ -115,6 +115,38 @@ describe('SqliteStore on disk', () => {
     store.open();
     expect(store.storeHealth().losses.threatAlerts).toBe(2);
     expect(store.storeHealth().lastPrune?.reason).toBe('manual');
+    store.close();
+  });
+
+  it('migrates a database written before event versions: queued alerts become rev 1 with their state', () => {
+    // Schema 1 as a released version left it: an open threat whose alert waits, a delivered event.
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Database(file);
+    old.exec(MIGRATIONS[0]!.sql);
+    old.pragma('user_version = 1');
+    const gun = makeEvent();
+    const dog = makeEvent({ label: 'dog' });
+    const insert = old.prepare(
+      `INSERT INTO events (id, seq, device, label, category, confidence, start, start_ms, "end", end_ms, model_labels, model, clock_synced, state, alert, alert_topic, created_ms, updated_ms)
+       VALUES (?, ?, ?, ?, ?, 0.8, ?, 0, ?, 0, '[]', '{}', 1, ?, ?, ?, 0, 0)`,
+    );
+    insert.run(gun.id, 1, gun.device, gun.label, gun.category, gun.start, gun.end, 'open', 'queued', EVENTS_TOPIC.topic);
+    insert.run(dog.id, 2, dog.device, dog.label, dog.category, dog.start, dog.end, 'closed', 'delivered', EVENTS_TOPIC.topic);
+    old.prepare(
+      `INSERT INTO outbox (kind, event_id, topic, payload, priority, seq, next_attempt_ms, state, created_ms) VALUES ('event', ?, ?, ?, 0, 1, 0, 'ready', 0)`,
+    ).run(gun.id, EVENTS_TOPIC.topic, JSON.stringify({ id: gun.id, seq: 1, label: 'gunshot' }));
+    old.close();
+
+    const store = make();
+    store.open();
+    const [m] = store.lease(10);
+    expect(m).toMatchObject({ eventId: gun.id, rev: 1 });
+    expect(JSON.parse(m!.payload)).toEqual({ id: gun.id, seq: 1, label: 'gunshot', state: 'open', rev: 1 });
+    expect(store.getEvent(gun.id)).toMatchObject({ rev: 1, alert: 'queued' });
+    expect(store.getEvent(dog.id)).toMatchObject({ rev: 1, alert: 'delivered' });
+    // The old message is leased: the close is queued beside it as rev 2.
+    store.closeEvent(gun.id, {}, { alert: EVENTS_TOPIC });
+    expect(store.lease(10).map((x) => x.rev)).toEqual([2]);
     store.close();
   });
 

@@ -143,9 +143,12 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         const [m, ...rest] = store.lease(10);
         expect(rest).toEqual([]);
         expect(m).toMatchObject({ kind: 'event', eventId: e.id, topic: EVENTS_TOPIC.topic, priority: Priority.threatAlert, seq: 1, attempts: 0 });
-        expect(JSON.parse(m!.payload)).toEqual(closed);
-        expect(m!.payload).toBe(JSON.stringify(store.getEvent(e.id)!.event));
-        expect(store.getEvent(e.id)).toMatchObject({ state: 'closed', alert: 'queued' });
+        // The payload is the stored event plus its version: published once, at close.
+        expect(JSON.parse(m!.payload)).toEqual({ ...closed, state: 'closed', rev: 1 });
+        expect(m!.payload).toBe(JSON.stringify({ ...store.getEvent(e.id)!.event, state: 'closed', rev: 1 }));
+        expect(m!.rev).toBe(1);
+        expect(store.getEvent(e.id)).toMatchObject({ state: 'closed', alert: 'queued', rev: 1 });
+        expect(store.getEvent(e.id)!.event).not.toHaveProperty('rev');
       });
 
       it('non-threat alerts get priority 1', () => {
@@ -176,17 +179,20 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         expect(JSON.parse(leased[0]!.payload)).toMatchObject({ id: e.id, confidence: 0.96, end });
       });
 
-      it('an alert already leased keeps its payload and is not enqueued again on close', () => {
+      it('an alert already leased keeps its payload; the close queues the final version beside it as rev 2', () => {
         const e = store.openEvent(makeEvent());
         store.updateEvent(e.id, { confidence: 0.7 });
         store.enqueueAlert(e.id, EVENTS_TOPIC);
         const [m] = store.lease(1);
         store.closeEvent(e.id, { confidence: 0.99 }, { alert: EVENTS_TOPIC });
-        expect(JSON.parse(m!.payload).confidence).toBe(0.7);
+        expect(JSON.parse(m!.payload)).toMatchObject({ confidence: 0.7, state: 'open', rev: 1 });
+        const [final, ...rest] = store.lease(10);
+        expect(rest).toEqual([]);
+        expect(final).toMatchObject({ eventId: e.id, rev: 2, priority: Priority.threatAlert, attempts: 0 });
+        expect(JSON.parse(final!.payload)).toMatchObject({ id: e.id, confidence: 0.99, state: 'closed', rev: 2 });
         clock.advance(LEASE_MS);
-        const again = store.lease(10);
-        expect(again.map((x) => x.id)).toEqual([m!.id]);
-        expect(JSON.parse(again[0]!.payload).confidence).toBe(0.7);
+        // Both come back after the lease, the older version first.
+        expect(store.lease(10).map((x) => x.rev)).toEqual([1, 2]);
       });
 
       it('putEvent stores a closed event and enqueues its alert in one call', () => {
@@ -204,6 +210,162 @@ export function describeStoreContract(name: string, make: (opts: StoreFactoryOpt
         expect(stored.clip).toEqual({ ...clip, uploaded: false });
         expect(JSON.parse(store.lease(1)[0]!.payload).clip).toEqual(stored.event.clip);
         expectDataError(() => store.attachClip('nope', clip), 'store.no-such-event');
+      });
+    });
+
+    describe('versions (rev)', () => {
+      const clip = { path: '/data/clips/x.flac', format: 'flac' as const, durationMs: 6000, sha256: 'cd'.repeat(32), bytes: 12345 };
+      const deliver = () => store.ack(store.lease(100).map((m) => m.id));
+      const versions = () => store.lease(100).map((m) => ({ eventId: m.eventId, rev: m.rev, ...(JSON.parse(m.payload) as { state: string; confidence: number; clip?: unknown }) }));
+
+      it('a threat published at open gets its final version when it closes, and another with its clip', () => {
+        const e = store.openEvent(makeEvent({ label: 'chainsaw', confidence: 0.57 }));
+        store.enqueueAlert(e.id, EVENTS_TOPIC);
+        deliver();
+        expect(store.getEvent(e.id)).toMatchObject({ alert: 'delivered', rev: 1 });
+        store.updateEvent(e.id, { confidence: 0.8 });
+        expect(store.lease(10)).toEqual([]); // updates are not published
+        store.closeEvent(e.id, { confidence: 0.94, end: new Date(T0 + 30_800).toISOString() }, { alert: EVENTS_TOPIC });
+        expect(store.getEvent(e.id)).toMatchObject({ alert: 'queued', rev: 2 });
+        expect(store.listEvents({ undelivered: true }).map((s) => s.event.id)).toEqual([e.id]);
+        const [rev2] = store.lease(10);
+        expect(rev2).toMatchObject({ rev: 2, priority: Priority.threatAlert, topic: EVENTS_TOPIC.topic });
+        expect(JSON.parse(rev2!.payload)).toMatchObject({ id: e.id, state: 'closed', rev: 2, confidence: 0.94, end: new Date(T0 + 30_800).toISOString() });
+        store.ack([rev2!.id]);
+        expect(store.attachClip(e.id, clip)).toBe(true);
+        expect(versions()).toEqual([expect.objectContaining({ eventId: e.id, rev: 3, state: 'closed', clip: { path: clip.path, format: 'flac', durationMs: 6000, sha256: clip.sha256 } })]);
+      });
+
+      it('an event published only at close has rev 1, closed; its clip replaces that version while it waits', () => {
+        const e = store.openEvent(makeEvent({ label: 'dog' }));
+        store.closeEvent(e.id, {}, { alert: EVENTS_TOPIC });
+        expect(store.attachClip(e.id, clip)).toBe(true);
+        const [m, ...rest] = store.lease(10);
+        expect(rest).toEqual([]);
+        expect(m).toMatchObject({ rev: 1, priority: Priority.eventAlert });
+        expect(JSON.parse(m!.payload)).toMatchObject({ state: 'closed', rev: 1, clip: { path: clip.path } });
+      });
+
+      it('a version never sent is replaced in place (same rev, same place); one that was sent is replaced by the next rev', () => {
+        const a = store.openEvent(makeEvent());
+        store.enqueueAlert(a.id, EVENTS_TOPIC);
+        const b = store.putEvent(makeEvent(), { alert: EVENTS_TOPIC });
+        const [first] = store.lease(1);
+        store.release([first!.id], { attempted: false }); // leased, never handed to the broker
+        store.closeEvent(a.id, { confidence: 0.9 }, { alert: EVENTS_TOPIC });
+        let leased = store.lease(10);
+        expect(leased.map((m) => [m.eventId, m.rev])).toEqual([
+          [a.id, 1],
+          [b.id, 1],
+        ]);
+        expect(leased[0]!.id).toBe(first!.id);
+        expect(JSON.parse(leased[0]!.payload)).toMatchObject({ state: 'closed', rev: 1, confidence: 0.9 });
+
+        // b's version went out without an acknowledgement: it may have arrived, so a change is rev 2.
+        store.release(leased.map((m) => m.id));
+        store.attachClip(b.id, clip);
+        leased = store.lease(10);
+        expect(leased.map((m) => [m.eventId, m.rev, m.attempts])).toEqual([
+          [a.id, 1, 1],
+          [b.id, 2, 0],
+        ]);
+        expect(store.storeHealth().outbox.depth).toBe(2);
+      });
+
+      it('an acknowledged version removes older ones still waiting; the event is delivered once its latest version is', () => {
+        const e = store.openEvent(makeEvent());
+        store.enqueueAlert(e.id, EVENTS_TOPIC);
+        const [rev1] = store.lease(1);
+        store.closeEvent(e.id, {}, { alert: EVENTS_TOPIC });
+        const [rev2] = store.lease(1);
+        store.ack([rev1!.id]);
+        expect(store.getEvent(e.id)).toMatchObject({ alert: 'queued', rev: 2 });
+        store.ack([rev2!.id]);
+        expect(store.getEvent(e.id)).toMatchObject({ alert: 'delivered', rev: 2 });
+
+        const f = store.openEvent(makeEvent());
+        store.enqueueAlert(f.id, EVENTS_TOPIC);
+        const [f1] = store.lease(1);
+        store.closeEvent(f.id, {}, { alert: EVENTS_TOPIC });
+        store.nack([f1!.id]); // rev 1 back, waiting for a retry: the close replaced nothing leased
+        const [f2] = store.lease(1);
+        expect(f2).toMatchObject({ rev: 2 });
+        store.ack([f2!.id]);
+        expect(store.storeHealth().outbox.depth).toBe(0);
+        expect(store.getEvent(f.id)).toMatchObject({ alert: 'delivered' });
+      });
+
+      it('a later version keeps its priority: a threat\'s final version goes before other events', () => {
+        const dog = store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
+        const gun = store.openEvent(makeEvent());
+        store.enqueueAlert(gun.id, EVENTS_TOPIC);
+        const leased = store.lease(10);
+        store.ack([leased.find((m) => m.eventId === gun.id)!.id]);
+        store.release([leased.find((m) => m.eventId === dog.id)!.id]);
+        store.closeEvent(gun.id, {}, { alert: EVENTS_TOPIC });
+        expect(store.lease(10).map((m) => [m.eventId, m.rev, m.priority])).toEqual([
+          [gun.id, 2, Priority.threatAlert],
+          [dog.id, 1, Priority.eventAlert],
+        ]);
+      });
+
+      it('a version and its clip go on the topic the event was first queued on', () => {
+        const e = store.openEvent(makeEvent());
+        store.enqueueAlert(e.id, EVENTS_TOPIC);
+        deliver();
+        store.closeEvent(e.id, {}, { alert: { topic: 'other/topic' } });
+        expect(store.lease(10).map((m) => m.topic)).toEqual([EVENTS_TOPIC.topic]);
+      });
+    });
+
+    describe('recoverAfterCrash', () => {
+      it('closes every open event as stored and queues its final version; closed events are left alone', () => {
+        const dog = store.openEvent(makeEvent({ label: 'dog', startMs: T0 }));
+        store.updateEvent(dog.id, { confidence: 0.9, end: new Date(T0 + 4000).toISOString() });
+        const gun = store.openEvent(makeEvent({ startMs: T0 + 1000 }));
+        store.enqueueAlert(gun.id, EVENTS_TOPIC);
+        store.ack(store.lease(10).map((m) => m.id)); // its first version reached the broker
+        const done = store.putEvent(makeEvent({ label: 'bird' }), { alert: EVENTS_TOPIC });
+        store.ack(store.lease(10).map((m) => m.id));
+
+        clock.advance(60_000);
+        const r = store.recoverAfterCrash(EVENTS_TOPIC);
+        expect(r).toEqual({ closedEvents: [dog.id, gun.id], releasedLeases: 0 });
+        expect(store.listEvents({ state: 'open' })).toEqual([]);
+        const stored = store.getEvent(dog.id)!;
+        expect(stored).toMatchObject({ state: 'closed', alert: 'queued', rev: 1 });
+        expect(stored.event).toMatchObject({ confidence: 0.9, end: new Date(T0 + 4000).toISOString() }); // the last audio it knew
+        const leased = store.lease(10);
+        expect(leased.map((m) => [m.eventId, m.rev, m.priority])).toEqual([
+          [gun.id, 2, Priority.threatAlert],
+          [dog.id, 1, Priority.eventAlert],
+        ]);
+        expect(JSON.parse(leased[1]!.payload)).toMatchObject({ id: dog.id, state: 'closed', rev: 1, confidence: 0.9, end: new Date(T0 + 4000).toISOString() });
+        expect(store.getEvent(done.id)).toMatchObject({ alert: 'delivered', rev: 1 });
+        expect(store.recoverAfterCrash(EVENTS_TOPIC)).toEqual({ closedEvents: [], releasedLeases: 2 });
+      });
+
+      it('releases leases at once (no waiting out the lease), counting an attempt, in their place in the order', () => {
+        const a = store.putEvent(makeEvent(), { alert: EVENTS_TOPIC });
+        const b = store.putEvent(makeEvent({ label: 'dog' }), { alert: EVENTS_TOPIC });
+        expect(store.lease(10)).toHaveLength(2);
+        expect(store.lease(10)).toEqual([]); // leased for LEASE_MS
+        expect(store.recoverAfterCrash(EVENTS_TOPIC)).toEqual({ closedEvents: [], releasedLeases: 2 });
+        expect(store.lease(10).map((m) => [m.eventId, m.rev, m.attempts])).toEqual([
+          [a.id, 1, 1],
+          [b.id, 1, 1],
+        ]);
+      });
+
+      it('a threat whose first version was leased at the crash gets one message: its final version as rev 2', () => {
+        const e = store.openEvent(makeEvent());
+        store.enqueueAlert(e.id, EVENTS_TOPIC);
+        const [rev1] = store.lease(10);
+        const r = store.recoverAfterCrash(EVENTS_TOPIC);
+        expect(r).toEqual({ closedEvents: [e.id], releasedLeases: 1 });
+        const leased = store.lease(10);
+        expect(leased.map((m) => [m.id, m.rev, m.attempts])).toEqual([[rev1!.id, 2, 0]]);
+        expect(JSON.parse(leased[0]!.payload)).toMatchObject({ state: 'closed', rev: 2 });
       });
     });
 
