@@ -11,11 +11,16 @@ import { ClipWriter } from './clip-writer.js';
 import { clipsDir, databasePath, storeLimitsFromConfig } from './limits.js';
 import { Retention, type Scheduler } from './retention.js';
 import { SqliteStore } from './sqlite-store.js';
+import type { AlertTarget } from './types.js';
+import { topicsFor } from '../sync/topics.js';
 
 export interface StorageComponents {
   store: SqliteStore;
   clips: ClipWriter;
   retention: Retention;
+  /** Where alerts go (`<prefix>/<device>/events`): events a crash left open are closed and queued there at start. */
+  alertTarget: AlertTarget;
+  logger: Logger;
 }
 
 export function createStorage(config: Config, deps: { logger: Logger; clock?: () => number; scheduler?: Scheduler }): StorageComponents {
@@ -31,5 +36,6 @@ export function createStorage(config: Config, deps: { logger: Logger; clock?: ()
     losses: store,
   });
   const retention = new Retention({ store, logger: deps.logger, scheduler: deps.scheduler });
-  return { store, clips, retention };
+  const alertTarget = { topic: topicsFor(config.mqtt.topicPrefix, config.device.id).events };
+  return { store, clips, retention, alertTarget, logger: deps.logger };
 }
