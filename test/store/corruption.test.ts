@@ -168,6 +168,32 @@ describe('corruption recovery', () => {
     store.close();
   });
 
+  it('an event rebuilt from an open version comes back open, so the start after the crash closes and re-sends it', () => {
+    let store = make();
+    store.open();
+    const e = store.openEvent(makeEvent({ label: 'chainsaw' }));
+    store.enqueueAlert(e.id, EVENTS_TOPIC);
+    store.close();
+    const src = new Database(file);
+    src.pragma('foreign_keys = OFF');
+    src.prepare('DELETE FROM events WHERE id = ?').run(e.id);
+    src.close();
+    const destFile = path.join(dir, 'fresh.db');
+    const dest = new Database(destFile);
+    migrate(dest);
+    salvageDatabase(file, dest, clock.nowMs, silentLogger());
+    dest.close();
+    fs.renameSync(destFile, file);
+    for (const x of ['-wal', '-shm']) fs.rmSync(`${file}${x}`, { force: true });
+
+    store = make();
+    store.open();
+    expect(store.getEvent(e.id)).toMatchObject({ state: 'open', alert: 'queued', rev: 1 });
+    expect(store.recoverAfterCrash(EVENTS_TOPIC).closedEvents).toEqual([e.id]);
+    expect(store.lease(10).map((m) => [m.rev, (JSON.parse(m.payload) as { state: string }).state])).toEqual([[1, 'closed']]);
+    store.close();
+  });
+
   it('opens a damaged file read-only in the CLI reader with a clear data error', async () => {
     const { openEventReader } = await import('../../agent/store/event-reader.js');
     fs.writeFileSync(file, noise(3, 8192));
