@@ -1,6 +1,7 @@
 /**
- * `earshot events list|show|export|clip`: what the device has detected, read from its database;
- * `clip` also fetches a clip from a device over MQTT (agent/sync/clip-client.ts).
+ * `earshot events list|show|export|clip|spectrogram`: what the device has detected, read from its
+ * database; `clip` also fetches a clip from a device over MQTT (agent/sync/clip-client.ts);
+ * `spectrogram` draws an event's clip as a PNG (agent/render/spectrogram-png.ts).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +18,9 @@ import { databasePath } from '../store/limits.js';
 import { isCorruptionError } from '../store/sqlite-open.js';
 import type { StoredEvent } from '../store/types.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
+import { eventSpanInClip } from '../render/clip-span.js';
+import { decodeClip } from '../render/decode-clip.js';
+import { DEFAULT_HEIGHT, DEFAULT_WIDTH, renderSpectrogramPng, SIZE_LIMITS } from '../render/spectrogram-png.js';
 import { ReconnectBackoff } from '../sync/backoff.js';
 import { DeviceClient, connectWithin, fetchClip } from '../sync/clip-client.js';
 import { MqttBroker } from '../sync/mqtt-broker.js';
@@ -24,6 +28,7 @@ import { connectionOptions } from '../sync/mqtt-options.js';
 import { readRequestSecret } from '../sync/request-auth.js';
 import { checkAlertLabel } from './alert-labels.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
+import { numberOption } from './number-option.js';
 
 const COMPONENT = 'cli.events';
 const DEFAULT_LIST_LIMIT = 50;
@@ -187,18 +192,23 @@ function localClip(cmd: Command, ctx: CliContext, ref: string): { data: Buffer; 
       }
       throw err;
     }
-    const clip = found.clip;
-    if (!clip) throw new InputMissingError(`event ${found.event.id} has no clip kept (detection.labels.<label>.keepClips, or it was pruned)`, { component: COMPONENT, code: 'clip.none' });
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(clip.path);
-    } catch (err) {
-      throw new InputMissingError(`clip file ${clip.path} of event ${found.event.id} cannot be read (${errnoCode(err) ?? (err as Error).message}); it may have been pruned`, { component: COMPONENT, code: 'clip.missing' });
-    }
-    const sha256 = crypto.createHash('sha256').update(data).digest('hex');
-    if (sha256 !== clip.sha256) throw new DataError(`clip file ${clip.path} of event ${found.event.id} does not match its recorded sha256 (damaged)`, { component: COMPONENT, code: 'clip.damaged' });
-    return { data, what: `${clip.format}, ${(clip.durationMs / 1000).toFixed(1)} s, ${data.length} bytes, sha256 ok, from ${clip.path}` };
+    return checkedClip(found);
   });
+}
+
+/** The clip file of a stored event, read and checked against its recorded sha256; no clip or no file is 66, a mismatch 65. */
+function checkedClip(found: StoredEvent): { data: Buffer; what: string } {
+  const clip = found.clip;
+  if (!clip) throw new InputMissingError(`event ${found.event.id} has no clip kept (detection.labels.<label>.keepClips, or it was pruned)`, { component: COMPONENT, code: 'clip.none' });
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(clip.path);
+  } catch (err) {
+    throw new InputMissingError(`clip file ${clip.path} of event ${found.event.id} cannot be read (${errnoCode(err) ?? (err as Error).message}); it may have been pruned`, { component: COMPONENT, code: 'clip.missing' });
+  }
+  const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+  if (sha256 !== clip.sha256) throw new DataError(`clip file ${clip.path} of event ${found.event.id} does not match its recorded sha256 (damaged)`, { component: COMPONENT, code: 'clip.damaged' });
+  return { data, what: `${clip.format}, ${(clip.durationMs / 1000).toFixed(1)} s, ${data.length} bytes, sha256 ok, from ${clip.path}` };
 }
 
 /** The clip from a device over the request/response topics, through --url or the configured broker. */
@@ -290,6 +300,27 @@ export const registerEventsCommands: RegisterCommand = (program, ctx) => {
           : await remoteClip(loadConfig({ flag: globalOptions(cmd).config, env: ctx.env }).config, ref.trim(), { ...opts, device: opts.device });
       writeClip(opts.out, got.data);
       ctx.stdout(`wrote ${opts.out} (${got.what})\n`);
+    });
+
+  events
+    .command('spectrogram')
+    .description('write a PNG spectrogram of an event\'s clip (the model\'s log-mel, time and kHz axes, the event marked) from this device\'s data folder')
+    .argument('<id>', 'event id, id prefix (≥ 4 characters) or seq')
+    .requiredOption('--out <file>', 'where to write the PNG (an existing file is replaced atomically)')
+    .option('--width <px>', `picture width in pixels, ${SIZE_LIMITS.minWidth}–${SIZE_LIMITS.maxWidth}`, String(DEFAULT_WIDTH))
+    .option('--height <px>', `picture height in pixels, ${SIZE_LIMITS.minHeight}–${SIZE_LIMITS.maxHeight}`, String(DEFAULT_HEIGHT))
+    .action(async (ref: string, opts: { out: string; width: string; height: string }, cmd: Command) => {
+      const width = numberOption(COMPONENT, 'width', opts.width, SIZE_LIMITS.minWidth, SIZE_LIMITS.maxWidth, true);
+      const height = numberOption(COMPONENT, 'height', opts.height, SIZE_LIMITS.minHeight, SIZE_LIMITS.maxHeight, true);
+      const { config } = loadConfig({ flag: globalOptions(cmd).config, env: ctx.env });
+      const { found, data } = withReader(cmd, ctx, (reader, file) => {
+        const f = findEvent(reader, ref.trim(), file);
+        return { found: f, data: checkedClip(f).data };
+      });
+      const { samples, sampleRate } = await decodeClip(data, found.clip!.path);
+      const span = eventSpanInClip(found.event, samples.length / sampleRate, config.storage.clipPreSec);
+      writeClip(opts.out, renderSpectrogramPng(samples, sampleRate, { span, width, height }));
+      ctx.stdout(`wrote ${opts.out} (${width}×${height} PNG of ${(samples.length / sampleRate).toFixed(1)} s, ${found.event.label} from ${span.startSec.toFixed(1)} to ${span.endSec.toFixed(1)} s)\n`);
     });
 
   events
