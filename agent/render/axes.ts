@@ -23,11 +23,11 @@ function secLabel(sec: number): string {
   return `${Number(sec.toFixed(2))}s`;
 }
 
-/** Ticks for a picture `durationSec` long drawn over `w` columns, labels at least ~2 label widths apart. */
+/** Ticks for a picture `durationSec` long drawn over `w` columns, labels well apart (about two label widths). */
 export function timeTicks(durationSec: number, w: number, scale = 1): Tick[] {
   if (!(durationSec > 0)) return [{ at: 0, label: '0s' }];
   const widest = textWidth(secLabel(durationSec), scale) + textWidth('.00', scale);
-  const step = TIME_STEPS.find((s) => (durationSec / s) * (widest + 8 * scale) <= w) ?? TIME_STEPS[TIME_STEPS.length - 1]!;
+  const step = TIME_STEPS.find((s) => (durationSec / s) * (widest + 24 * scale) <= w) ?? TIME_STEPS[TIME_STEPS.length - 1]!;
   const ticks: Tick[] = [];
   for (let k = 0; k * step <= durationSec + 1e-9; k++) {
     const sec = k * step;
