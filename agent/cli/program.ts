@@ -25,6 +25,7 @@ const COMMANDS: { name: string; load: () => Promise<RegisterCommand> }[] = [
   { name: 'status', load: async () => (await import('./status-command.js')).registerStatusCommand },
   { name: 'doctor', load: async () => (await import('./doctor-command.js')).registerDoctorCommand },
   { name: 'service', load: async () => (await import('./service-commands.js')).registerServiceCommands },
+  { name: 'console', load: async () => (await import('./console-command.js')).registerConsoleCommand },
 ];
 
 /** Program options that take a value (so the word after them is not the command). */

@@ -1,0 +1,28 @@
+/**
+ * What the HTTP API needs from a mode: the HQ console (its own store, fed by MQTT) and device
+ * mode (the agent's data folder, read-only) both implement it, so one server and one page serve
+ * both.
+ */
+import type { EventEmitter } from 'node:events';
+import type { ClipResolution } from './clip-service.js';
+import type { Alert, AlertQuery, BrokerState, ConsoleStatus, DeviceInfo, Verdict } from './types.js';
+
+export interface BackendEvents {
+  alert: [alert: Alert];
+  device: [device: DeviceInfo];
+  broker: [state: BrokerState];
+}
+
+export interface ConsoleBackend extends Pick<EventEmitter<BackendEvents>, 'on' | 'off'> {
+  status(): ConsoleStatus;
+  devices(): DeviceInfo[];
+  alerts(query: AlertQuery): Alert[];
+  alert(id: string): Alert | undefined;
+  /** False in device mode (read-only): the review route answers 405. */
+  readonly canReview: boolean;
+  /** Saves or (null) clears a review; undefined when the alert is unknown. */
+  review(id: string, review: { verdict: Verdict; note: string } | null): Alert | undefined;
+  clip(alert: Alert): Promise<ClipResolution>;
+  /** Seconds of audio kept before an event in its clip (storage.clipPreSec), to mark the event on the spectrogram. */
+  clipPreSec(alert: Alert): number;
+}

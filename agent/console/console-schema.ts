@@ -1,0 +1,98 @@
+/**
+ * The console's own SQLite schema, as numbered migrations (the shape of agent/store/sqlite-schema.ts:
+ * each in one transaction with `PRAGMA user_version`; only ever appended, never edited once released).
+ */
+import type Database from 'better-sqlite3';
+
+export interface ConsoleMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
+  {
+    version: 1,
+    name: 'alerts, reviews, devices, health history, clips',
+    sql: `
+      -- One row per event id, holding the highest rev received (body: the Alert as JSON, without review).
+      CREATE TABLE alerts (
+        id           TEXT PRIMARY KEY NOT NULL,
+        device       TEXT NOT NULL,
+        label        TEXT NOT NULL,
+        threat       INTEGER NOT NULL CHECK (threat IN (0, 1)),
+        start_ms     INTEGER NOT NULL,
+        rev          INTEGER NOT NULL,
+        received_ms  INTEGER NOT NULL,
+        body         TEXT NOT NULL
+      );
+      -- The page's order: threats first, then newest first.
+      CREATE INDEX alerts_order ON alerts (threat DESC, start_ms DESC);
+      CREATE INDEX alerts_device ON alerts (device, start_ms);
+      CREATE INDEX alerts_label ON alerts (label, start_ms);
+
+      -- Kept apart from alerts so a later rev of the event does not erase what a ranger decided.
+      CREATE TABLE reviews (
+        alert_id  TEXT PRIMARY KEY NOT NULL,
+        verdict   TEXT NOT NULL CHECK (verdict IN ('confirmed', 'false_alarm')),
+        note      TEXT NOT NULL,
+        at_ms     INTEGER NOT NULL
+      );
+
+      CREATE TABLE devices (
+        device        TEXT PRIMARY KEY NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('online', 'offline', 'unknown')),
+        last_seen_ms  INTEGER,
+        version       TEXT,
+        started_at    TEXT,
+        location      TEXT,
+        health        TEXT
+      );
+
+      -- Health samples as they came, bounded per device (see ConsoleStore.healthPerDevice).
+      CREATE TABLE health (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        device  TEXT NOT NULL,
+        at_ms   INTEGER NOT NULL,
+        data    TEXT NOT NULL
+      );
+      CREATE INDEX health_device ON health (device, id);
+
+      -- Clip files in <data>/clips, named by their sha256 (two events never share a file by accident).
+      CREATE TABLE clips (
+        sha256     TEXT PRIMARY KEY NOT NULL,
+        format     TEXT NOT NULL CHECK (format IN ('flac', 'wav')),
+        bytes      INTEGER NOT NULL,
+        cached_ms  INTEGER NOT NULL
+      );
+
+      -- Clips asked for while their device was offline: fetched when it comes back.
+      CREATE TABLE clip_wanted (
+        alert_id   TEXT PRIMARY KEY NOT NULL,
+        device     TEXT NOT NULL,
+        since_ms   INTEGER NOT NULL,
+        last_error TEXT
+      );
+      CREATE INDEX clip_wanted_device ON clip_wanted (device);
+    `,
+  },
+];
+
+export function consoleSchemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies the migrations the file lacks; a newer file (a downgrade) is left as it is. */
+export function migrateConsole(db: Database.Database): number[] {
+  const applied: number[] = [];
+  const current = consoleSchemaVersion(db);
+  for (const m of CONSOLE_MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.exec(`PRAGMA user_version = ${m.version}`);
+    }).immediate();
+    applied.push(m.version);
+  }
+  return applied;
+}

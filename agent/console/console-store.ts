@@ -1,0 +1,317 @@
+/**
+ * The HQ console's SQLite store (<data>/console.db): alerts keyed by event id keeping the highest
+ * rev (alert-consumer.ts's rule, made durable), reviews, devices with their last status and
+ * health, a bounded health history, cached clips and the clips still wanted from offline devices.
+ *
+ * WAL with synchronous=NORMAL: the console is a consumer, a power cut may cost the last commits
+ * but never consistency, and ingest from a fleet is many small commits (FULL would fsync each).
+ */
+import Database from 'better-sqlite3';
+import { makeFolder } from '../store/sqlite-open.js';
+import path from 'node:path';
+import { migrateConsole } from './console-schema.js';
+import type { DeviceStatus, ParsedHealth } from './payloads.js';
+import type { Alert, AlertQuery, DeviceInfo, DeviceState, Review, Verdict } from './types.js';
+
+export type Arrival = 'new' | 'update' | 'duplicate' | 'stale';
+
+export const DEFAULT_ALERT_LIMIT = 200;
+export const MAX_ALERT_LIMIT = 2000;
+
+export interface ConsoleStoreOptions {
+  file: string;
+  /** Health samples kept per device (default 2016: a week at the default 5 min). */
+  healthPerDevice?: number;
+}
+
+interface AlertRow {
+  body: string;
+  verdict: Verdict | null;
+  note: string | null;
+  at_ms: number | null;
+}
+
+interface DeviceRow {
+  device: string;
+  state: DeviceState;
+  last_seen_ms: number | null;
+  version: string | null;
+  started_at: string | null;
+  location: string | null;
+  health: string | null;
+}
+
+export interface CachedClipRow {
+  sha256: string;
+  format: 'flac' | 'wav';
+  bytes: number;
+}
+
+const ALERT_SELECT = 'SELECT a.body, r.verdict, r.note, r.at_ms FROM alerts a LEFT JOIN reviews r ON r.alert_id = a.id';
+
+function rowToAlert(row: AlertRow): Alert {
+  const alert = JSON.parse(row.body) as Alert;
+  if (row.verdict) alert.review = { verdict: row.verdict, note: row.note ?? '', at: new Date(row.at_ms ?? 0).toISOString() };
+  return alert;
+}
+
+function rowToDevice(row: DeviceRow): DeviceInfo {
+  const d: DeviceInfo = { device: row.device, state: row.state, lastSeen: row.last_seen_ms === null ? null : new Date(row.last_seen_ms).toISOString() };
+  if (row.version !== null) d.version = row.version;
+  if (row.started_at !== null) d.startedAt = row.started_at;
+  if (row.location !== null) d.location = JSON.parse(row.location) as DeviceInfo['location'];
+  if (row.health !== null) d.health = JSON.parse(row.health) as DeviceInfo['health'];
+  return d;
+}
+
+export class ConsoleStore {
+  private db?: Database.Database;
+
+  constructor(private readonly opts: ConsoleStoreOptions) {}
+
+  /** Prepared statements by SQL text: ingest runs the same few for every message. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private get conn(): { prepare(sql: string): Database.Statement; transaction: Database.Database['transaction'] } {
+    const db = this.db;
+    if (!db) throw new Error('console store is not open');
+    return {
+      prepare: (sql) => {
+        let s = this.statements.get(sql);
+        if (!s) {
+          s = db.prepare(sql);
+          this.statements.set(sql, s);
+        }
+        return s;
+      },
+      transaction: db.transaction.bind(db),
+    };
+  }
+
+  open(): void {
+    if (this.db) return;
+    makeFolder(path.dirname(this.opts.file));
+    const db = new Database(this.opts.file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      migrateConsole(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  /** Stores an alert unless a rev at least as high is already there; returns what it was and the stored alert. */
+  putAlert(alert: Alert): { arrival: Arrival; alert?: Alert } {
+    const db = this.conn;
+    return db
+      .transaction(() => {
+        const old = db.prepare('SELECT rev FROM alerts WHERE id = ?').pluck().get(alert.id) as number | undefined;
+        if (old !== undefined && alert.rev <= old) return { arrival: alert.rev === old ? 'duplicate' : 'stale' } as const;
+        const { review: _review, ...body } = alert;
+        db.prepare(
+          `INSERT INTO alerts (id, device, label, threat, start_ms, rev, received_ms, body) VALUES (@id, @device, @label, @threat, @start, @rev, @received, @body)
+           ON CONFLICT (id) DO UPDATE SET device = excluded.device, label = excluded.label, threat = excluded.threat, start_ms = excluded.start_ms,
+             rev = excluded.rev, received_ms = excluded.received_ms, body = excluded.body`,
+        ).run({
+          id: alert.id,
+          device: alert.device,
+          label: alert.label,
+          threat: alert.category === 'threat' ? 1 : 0,
+          start: Date.parse(alert.start),
+          rev: alert.rev,
+          received: Date.parse(alert.receivedAt),
+          body: JSON.stringify(body),
+        });
+        return { arrival: old === undefined ? 'new' : 'update', alert: this.getAlert(alert.id) } as const;
+      })
+      .immediate();
+  }
+
+  getAlert(id: string): Alert | undefined {
+    const row = this.conn.prepare(`${ALERT_SELECT} WHERE a.id = ?`).get(id) as AlertRow | undefined;
+    return row && rowToAlert(row);
+  }
+
+  /** Threats first, then newest first (by the event's start). */
+  listAlerts(q: AlertQuery = {}): Alert[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (q.label !== undefined) {
+      where.push('a.label = @label');
+      params.label = q.label;
+    }
+    if (q.device !== undefined) {
+      where.push('a.device = @device');
+      params.device = q.device;
+    }
+    if (q.sinceMs !== undefined) {
+      where.push('a.start_ms >= @since');
+      params.since = Math.floor(q.sinceMs);
+    }
+    if (q.untilMs !== undefined) {
+      where.push('a.start_ms < @until');
+      params.until = Math.floor(q.untilMs);
+    }
+    params.limit = Math.min(MAX_ALERT_LIMIT, Math.max(1, Math.floor(q.limit ?? DEFAULT_ALERT_LIMIT)));
+    const sql = `${ALERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.threat DESC, a.start_ms DESC, a.id DESC LIMIT @limit`;
+    return (this.conn.prepare(sql).all(params) as AlertRow[]).map(rowToAlert);
+  }
+
+  /** Saves (or with null, clears) the review of an alert; undefined when the alert is unknown. */
+  setReview(id: string, review: Omit<Review, 'at'> | null, nowMs: number): Alert | undefined {
+    const db = this.conn;
+    return db
+      .transaction(() => {
+        if (db.prepare('SELECT 1 FROM alerts WHERE id = ?').get(id) === undefined) return undefined;
+        if (review === null) db.prepare('DELETE FROM reviews WHERE alert_id = ?').run(id);
+        else
+          db.prepare('INSERT INTO reviews (alert_id, verdict, note, at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note, at_ms = excluded.at_ms').run(
+            id,
+            review.verdict,
+            review.note,
+            Math.floor(nowMs),
+          );
+        return this.getAlert(id);
+      })
+      .immediate();
+  }
+
+  /** Every reviewed alert, oldest review first (export-reviews). */
+  *reviewed(): Generator<Alert> {
+    let after = -1;
+    let afterId = '';
+    for (;;) {
+      const rows = this.conn
+        .prepare(`${ALERT_SELECT} WHERE r.alert_id IS NOT NULL AND (r.at_ms, a.id) > (?, ?) ORDER BY r.at_ms, a.id LIMIT 500`)
+        .all(after, afterId) as AlertRow[];
+      for (const row of rows) {
+        const a = rowToAlert(row);
+        after = row.at_ms ?? 0;
+        afterId = a.id;
+        yield a;
+      }
+      if (rows.length < 500) return;
+    }
+  }
+
+  alertCount(): number {
+    return this.conn.prepare('SELECT count(*) FROM alerts').pluck().get() as number;
+  }
+
+  private deviceRow(device: string): DeviceRow | undefined {
+    return this.conn.prepare('SELECT * FROM devices WHERE device = ?').get(device) as DeviceRow | undefined;
+  }
+
+  private ensureDevice(device: string): void {
+    this.conn.prepare("INSERT INTO devices (device, state) VALUES (?, 'unknown') ON CONFLICT (device) DO NOTHING").run(device);
+  }
+
+  getDevice(device: string): DeviceInfo | undefined {
+    const row = this.deviceRow(device);
+    return row && rowToDevice(row);
+  }
+
+  devices(): DeviceInfo[] {
+    return (this.conn.prepare('SELECT * FROM devices ORDER BY device').all() as DeviceRow[]).map(rowToDevice);
+  }
+
+  /**
+   * A status message. Online means the device is connected now, so it counts as seen now; an
+   * offline status (often the Last Will, or retained from long ago) says nothing about when.
+   */
+  putStatus(device: string, status: DeviceStatus, nowMs: number): DeviceInfo {
+    const db = this.conn;
+    return db
+      .transaction(() => {
+        this.ensureDevice(device);
+        db.prepare(
+          `UPDATE devices SET state = @state, version = coalesce(@version, version), started_at = coalesce(@startedAt, started_at),
+             last_seen_ms = CASE WHEN @state = 'online' THEN max(coalesce(last_seen_ms, 0), @now) ELSE last_seen_ms END
+           WHERE device = @device`,
+        ).run({ device, state: status.state, version: status.version ?? null, startedAt: status.startedAt ?? null, now: Math.floor(nowMs) });
+        return rowToDevice(this.deviceRow(device)!);
+      })
+      .immediate();
+  }
+
+  /** A health sample: the device's last health, its position if it says, and one history row (the oldest beyond the bound go). */
+  putHealth(device: string, parsed: ParsedHealth, raw: string, nowMs: number): DeviceInfo {
+    const db = this.conn;
+    const atMs = Math.min(Date.parse(parsed.health.at), nowMs);
+    return db
+      .transaction(() => {
+        this.ensureDevice(device);
+        db.prepare(
+          `UPDATE devices SET health = @health, location = coalesce(@location, location), last_seen_ms = max(coalesce(last_seen_ms, 0), @at) WHERE device = @device`,
+        ).run({ device, health: JSON.stringify(parsed.health), location: parsed.location ? JSON.stringify(parsed.location) : null, at: Math.floor(atMs) });
+        db.prepare('INSERT INTO health (device, at_ms, data) VALUES (?, ?, ?)').run(device, Math.floor(atMs), raw);
+        const keep = this.opts.healthPerDevice ?? 2016;
+        db.prepare('DELETE FROM health WHERE device = @device AND id < (SELECT id FROM health WHERE device = @device ORDER BY id DESC LIMIT 1 OFFSET @skip)').run({ device, skip: keep - 1 });
+        return rowToDevice(this.deviceRow(device)!);
+      })
+      .immediate();
+  }
+
+  /** The last `limit` health samples of a device, newest first. */
+  healthHistory(device: string, limit = 100): { at: string; data: unknown }[] {
+    const rows = this.conn.prepare('SELECT at_ms, data FROM health WHERE device = ? ORDER BY id DESC LIMIT ?').all(device, limit) as { at_ms: number; data: string }[];
+    return rows.map((r) => ({ at: new Date(r.at_ms).toISOString(), data: JSON.parse(r.data) as unknown }));
+  }
+
+  /** An event arrived from the device: it is alive now; its position, if it says. */
+  touchDevice(device: string, nowMs: number, location?: { lat: number; lon: number }): DeviceInfo {
+    const db = this.conn;
+    return db
+      .transaction(() => {
+        this.ensureDevice(device);
+        db.prepare('UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), @now), location = coalesce(@location, location) WHERE device = @device').run({
+          device,
+          now: Math.floor(nowMs),
+          location: location ? JSON.stringify(location) : null,
+        });
+        return rowToDevice(this.deviceRow(device)!);
+      })
+      .immediate();
+  }
+
+  cachedClip(sha256: string): CachedClipRow | undefined {
+    return this.conn.prepare('SELECT sha256, format, bytes FROM clips WHERE sha256 = ?').get(sha256) as CachedClipRow | undefined;
+  }
+
+  putCachedClip(clip: CachedClipRow, nowMs: number): void {
+    this.conn.prepare('INSERT OR REPLACE INTO clips (sha256, format, bytes, cached_ms) VALUES (?, ?, ?, ?)').run(clip.sha256, clip.format, clip.bytes, Math.floor(nowMs));
+  }
+
+  forgetCachedClip(sha256: string): void {
+    this.conn.prepare('DELETE FROM clips WHERE sha256 = ?').run(sha256);
+  }
+
+  /** Remembers that the clip of an alert is wanted (its device was offline or busy). */
+  wantClip(alertId: string, device: string, nowMs: number, lastError?: string): void {
+    this.conn
+      .prepare('INSERT INTO clip_wanted (alert_id, device, since_ms, last_error) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET last_error = excluded.last_error')
+      .run(alertId, device, Math.floor(nowMs), lastError ?? null);
+  }
+
+  unwantClip(alertId: string): void {
+    this.conn.prepare('DELETE FROM clip_wanted WHERE alert_id = ?').run(alertId);
+  }
+
+  wantedClips(device: string): string[] {
+    return this.conn.prepare('SELECT alert_id FROM clip_wanted WHERE device = ? ORDER BY since_ms').pluck().all(device) as string[];
+  }
+
+  isClipWanted(alertId: string): boolean {
+    return this.conn.prepare('SELECT 1 FROM clip_wanted WHERE alert_id = ?').get(alertId) !== undefined;
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * The HQ console's backend: its own store fed by the MQTT ingest, clips fetched from devices
+ * over `clip/get` and cached. It connects with the configured broker settings (mqtt.url, or
+ * --url; TLS and credentials from the mqtt section) under a client id of its own, and keeps
+ * working while the broker is away: the page is served from the store, and the ingest
+ * resubscribes when the broker is back.
+ */
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../../config/schema.js';
+import { UnavailableError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ReconnectBackoff } from '../sync/backoff.js';
+import { DeviceClient, fetchClip } from '../sync/clip-client.js';
+import { MqttBroker } from '../sync/mqtt-broker.js';
+import { connectionOptions, type ConnectionOptions } from '../sync/mqtt-options.js';
+import { readRequestSecret } from '../sync/request-auth.js';
+import type { Timers } from '../timers.js';
+import type { BackendEvents, ConsoleBackend } from './backend.js';
+import { ClipCache } from './clip-cache.js';
+import { ClipService, type ClipResolution } from './clip-service.js';
+import { ConsoleStore } from './console-store.js';
+import { ConsoleIngest } from './ingest.js';
+import type { Alert, AlertQuery, ConsoleStatus, DeviceInfo, Verdict } from './types.js';
+
+export interface HqConsoleOptions {
+  config: Config;
+  /** --url: overrides mqtt.url. */
+  url?: string;
+  /** The console's data folder (console.db, clips/, password.json). */
+  dataDir: string;
+  /** --share: the events subscription goes through `$share/<group>/`. */
+  share?: string;
+  version: string;
+  logger: Logger;
+  timers?: Timers;
+  clock?: () => number;
+  /** Longest silence from a device during a clip transfer (default 15 s). */
+  clipIdleTimeoutMs?: number;
+  /** Delays of clip retries after a device is back (clip-service.ts). */
+  clipRetryDelaysMs?: readonly number[];
+}
+
+export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBackend {
+  readonly canReview = true;
+  store?: ConsoleStore;
+  broker?: MqttBroker;
+  ingest?: ConsoleIngest;
+  private clips?: ClipService;
+
+  constructor(private readonly opts: HqConsoleOptions) {
+    super();
+  }
+
+  private now(): number {
+    return (this.opts.clock ?? Date.now)();
+  }
+
+  /** Opens the store and starts connecting; resolves without waiting for the broker. */
+  start(): void {
+    const { config, logger } = this.opts;
+    const mqtt = config.mqtt;
+    const store = new ConsoleStore({ file: path.join(this.opts.dataDir, 'console.db') });
+    store.open();
+    this.store = store;
+    // A client id of its own: the device's (mqtt.clientId) would throw the agent off the broker,
+    // and each console sharing a group needs a different one.
+    const connection: ConnectionOptions = { ...connectionOptions(mqtt, config.device.id), clientId: `earshot-console-${os.hostname().slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`, protocolVersion: 5 };
+    const url = this.opts.url ?? mqtt.url;
+    const broker = new MqttBroker({
+      url,
+      connection,
+      backoff: new ReconnectBackoff({ minMs: mqtt.reconnectMinSec * 1000, maxMs: mqtt.reconnectMaxSec * 1000 }),
+      hints: { ...(mqtt.tls.ca ? { ca: mqtt.tls.ca } : {}), ...(mqtt.tls.cert ? { cert: mqtt.tls.cert } : {}), connectTimeoutSec: mqtt.connectTimeoutSec },
+      logger,
+      ...(this.opts.timers ? { timers: this.opts.timers } : {}),
+    });
+    this.broker = broker;
+    const ingest = new ConsoleIngest({ broker, store, prefix: mqtt.topicPrefix, ...(this.opts.share ? { share: this.opts.share } : {}), logger: logger.child({ component: 'console.ingest' }), clock: () => this.now() });
+    this.ingest = ingest;
+    const secret = mqtt.requestSecretFile ? readRequestSecret(mqtt.requestSecretFile) : undefined;
+    const clips = new ClipService({
+      store,
+      cache: new ClipCache(path.join(this.opts.dataDir, 'clips'), store, () => this.now()),
+      fetch: async (alert) => {
+        if (!broker.connected) throw new UnavailableError(`broker ${broker.url} not connected`, { component: 'console.clips', code: 'console.broker-down' });
+        const client = new DeviceClient({ broker, prefix: mqtt.topicPrefix, device: alert.device, idleTimeoutMs: this.opts.clipIdleTimeoutMs ?? 15_000, ...(secret ? { secret } : {}) });
+        return (await fetchClip(client, alert.id)).data;
+      },
+      logger: logger.child({ component: 'console.clips' }),
+      ...(this.opts.timers ? { timers: this.opts.timers } : {}),
+      ...(this.opts.clipRetryDelaysMs ? { retryDelaysMs: this.opts.clipRetryDelaysMs } : {}),
+      clock: () => this.now(),
+    });
+    this.clips = clips;
+    ingest.on('alert', (a) => this.emit('alert', a));
+    ingest.on('device', (d) => this.emit('device', d));
+    ingest.on('broker', (b) => this.emit('broker', b));
+    ingest.on('online', (device) => clips.deviceOnline(device));
+    ingest.start();
+    broker.start();
+  }
+
+  async stop(): Promise<void> {
+    this.clips?.stop();
+    this.ingest?.stop();
+    await this.broker?.stop();
+    this.store?.close();
+    this.store = undefined;
+  }
+
+  private get db(): ConsoleStore {
+    if (!this.store) throw new Error('console not started');
+    return this.store;
+  }
+
+  status(): ConsoleStatus {
+    return { mode: 'hq', broker: this.ingest?.brokerState() ?? { url: this.opts.url ?? this.opts.config.mqtt.url, connected: false }, version: this.opts.version };
+  }
+
+  devices(): DeviceInfo[] {
+    return this.db.devices();
+  }
+
+  alerts(query: AlertQuery): Alert[] {
+    return this.db.listAlerts(query);
+  }
+
+  alert(id: string): Alert | undefined {
+    return this.db.getAlert(id);
+  }
+
+  review(id: string, review: { verdict: Verdict; note: string } | null): Alert | undefined {
+    const alert = this.db.setReview(id, review, this.now());
+    if (alert) this.emit('alert', alert);
+    return alert;
+  }
+
+  clip(alert: Alert): Promise<ClipResolution> {
+    return this.clips!.resolve(alert);
+  }
+
+  /** The devices' storage.clipPreSec is not known here: the default (2 s) is assumed. */
+  clipPreSec(): number {
+    return 2;
+  }
+}
