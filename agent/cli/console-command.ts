@@ -106,7 +106,7 @@ async function readPassword(ctx: CliContext): Promise<string> {
 
 async function setPassword(cmd: Command, ctx: CliContext, opts: { data?: string }): Promise<void> {
   const { config } = loadConfig({ flag: globalOptions(cmd).config, env: ctx.env });
-  const dir = consoleDataDir(config, opts.data);
+  const dir = consoleDataDir(config, opts.data ?? (cmd.optsWithGlobals() as { data?: string }).data); // `console --data` parses it first
   const password = await readPassword(ctx);
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new DataError(`console password: ${password.length} characters read from stdin; expected at least ${MIN_PASSWORD_LENGTH} (e.g. \`printf '%s\\n' 'a long passphrase' | earshot console set-password\`)`, {
@@ -120,7 +120,7 @@ async function setPassword(cmd: Command, ctx: CliContext, opts: { data?: string 
 
 function exportCommand(cmd: Command, ctx: CliContext, folder: string, opts: { data?: string }): void {
   const { config } = loadConfig({ flag: globalOptions(cmd).config, env: ctx.env });
-  const dir = consoleDataDir(config, opts.data);
+  const dir = consoleDataDir(config, opts.data ?? (cmd.optsWithGlobals() as { data?: string }).data); // `console --data` parses it first
   const dbFile = path.join(dir, 'console.db');
   if (!fs.existsSync(dbFile)) {
     throw new InputMissingError(`no console data at ${dir} (console.db missing): run \`earshot console\` first, or give its --data folder`, { component: COMPONENT, code: 'console.no-data' });
