@@ -37,7 +37,7 @@ step() { # step NAME COMMAND...: runs and records the wall time
   t1=$(date +%s)
   times+=("$(printf '%-34s %5d s' "$name" $((t1 - t0)))")
 }
-in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"; }
+in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 # The device under test: data in /tmp/data, a looping replay of a dev recording, no broker
 # (run keeps events in SQLite). Environment overrides instead of a config file.
 device_env=(EARSHOT_STORAGE_DATA_DIR=/tmp/data EARSHOT_AUDIO_SOURCE=file EARSHOT_AUDIO_FILE=/tmp/dev/rec.wav EARSHOT_AUDIO_LOOP=true EARSHOT_MQTT_ENABLED=false)
@@ -80,8 +80,13 @@ release() {
 }
 
 npm_install() {
+  # CAs the host added locally (a network that inspects TLS) are needed to reach the registry.
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    in_root update-ca-certificates >/dev/null
+  fi
   # Debian's node headers (libnode-dev) for node-gyp: it cannot download them offline.
-  in_root sh -c 'cd /tmp && npm install -g --no-audit --no-fund --nodedir=/usr /tmp/release/earshot.tgz' >"$root/tmp/npm-install.log" 2>&1 ||
+  in_root sh -c 'cd /tmp && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-audit --no-fund --nodedir=/usr /tmp/release/earshot.tgz' >"$root/tmp/npm-install.log" 2>&1 ||
     { tail -30 "$root/tmp/npm-install.log"; return 1; }
 }
 
