@@ -3,14 +3,18 @@
  * over `clip/get` and cached. It connects with the configured broker settings (mqtt.url, or
  * --url; TLS and credentials from the mqtt section) under a client id of its own, and keeps
  * working while the broker is away: the page is served from the store, and the ingest
- * resubscribes when the broker is back.
+ * resubscribes when the broker is back. Its MQTT session outlives a connection (see start()).
  */
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
-import { UnavailableError } from '../errors.js';
+import fs from 'node:fs';
+import mqttjs from 'mqtt';
+import { UnavailableError, errnoCode } from '../errors.js';
+import { writeFileAtomic } from '../fs/atomic-write.js';
+import { makeFolder } from '../store/sqlite-open.js';
 import type { Logger } from '../log.js';
 import { ReconnectBackoff } from '../sync/backoff.js';
 import { DeviceClient, fetchClip } from '../sync/clip-client.js';
@@ -39,8 +43,31 @@ export interface HqConsoleOptions {
   clock?: () => number;
   /** Longest silence from a device during a clip transfer (default 15 s). */
   clipIdleTimeoutMs?: number;
+  /** How long the broker keeps the console's session (and queues events for it) while it is away; 0: no session. Default 1 h. */
+  sessionExpirySec?: number;
   /** Delays of clip retries after a device is back (clip-service.ts). */
   clipRetryDelaysMs?: readonly number[];
+}
+
+export const DEFAULT_SESSION_EXPIRY_SEC = 3600;
+
+/**
+ * The console's MQTT client id, made once and kept in its data folder (`client-id`) so the broker
+ * resumes its session after a restart. Never the device's (mqtt.clientId would throw the agent
+ * off the broker); each console of a share group has its own data folder, hence its own id.
+ */
+export function consoleClientId(dataDir: string): string {
+  const file = path.join(dataDir, 'client-id');
+  try {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    if (/^[\x21-\x7e]{1,64}$/.test(id)) return id;
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  const id = `earshot-console-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '').slice(0, 32)}-${crypto.randomBytes(4).toString('hex')}`;
+  makeFolder(dataDir);
+  writeFileAtomic(file, `${id}\n`, { mode: 0o644 });
+  return id;
 }
 
 export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBackend {
@@ -62,16 +89,20 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
   start(): void {
     const { config, logger } = this.opts;
     const mqtt = config.mqtt;
+    makeFolder(this.opts.dataDir);
     const store = new ConsoleStore({ file: path.join(this.opts.dataDir, 'console.db') });
     store.open();
     this.store = store;
-    // A client id of its own: the device's (mqtt.clientId) would throw the agent off the broker,
-    // and each console sharing a group needs a different one.
-    const connection: ConnectionOptions = { ...connectionOptions(mqtt, config.device.id), clientId: `earshot-console-${os.hostname().slice(0, 40)}-${crypto.randomBytes(3).toString('hex')}`, protocolVersion: 5 };
+    const connection: ConnectionOptions = { ...connectionOptions(mqtt, config.device.id), clientId: consoleClientId(this.opts.dataDir), protocolVersion: 5 };
     const url = this.opts.url ?? mqtt.url;
+    const sessionExpiry = this.opts.sessionExpirySec ?? DEFAULT_SESSION_EXPIRY_SEC;
     const broker = new MqttBroker({
       url,
       connection,
+      // A session that outlives the connection (MQTT 5 clean start off, session expiry): while the
+      // console is away — a network blip, a restart, an upgrade — the broker keeps its
+      // subscriptions and queues the QoS 1 events for it, and hands them over when it is back.
+      connect: (u, o) => mqttjs.connect(u, { ...o, clean: sessionExpiry === 0, properties: { ...o.properties, sessionExpiryInterval: sessionExpiry } }),
       backoff: new ReconnectBackoff({ minMs: mqtt.reconnectMinSec * 1000, maxMs: mqtt.reconnectMaxSec * 1000 }),
       hints: { ...(mqtt.tls.ca ? { ca: mqtt.tls.ca } : {}), ...(mqtt.tls.cert ? { cert: mqtt.tls.cert } : {}), connectTimeoutSec: mqtt.connectTimeoutSec },
       logger,
