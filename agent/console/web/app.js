@@ -52,10 +52,9 @@ const state = {
   filter: { label: '', device: '', since: undefined, until: undefined },
   brokerConnected: undefined,
   brokerDownAt: undefined,
-  streamUp: false,
-  streamDownAt: undefined,
+  /** When the console stopped answering (the stream broke, or a call could not reach it); undefined while it answers. */
+  consoleDownAt: undefined,
   stream: undefined,
-  started: false,
   /** id -> the alert's elements and media state. */
   rows: new Map(),
 };
@@ -84,8 +83,9 @@ function handleApiError(err, what) {
     showLogin('Your session has ended: enter the console password.');
     return;
   }
-  // The console itself may be down: the banner says so; the last state stays on screen.
-  setStream(false);
+  // Not an answer at all: the console is down. The banner says so, the last state stays on
+  // screen, and the stream's reconnection fetches everything again.
+  if (!(err instanceof ApiError)) setConsoleUp(false);
   console.warn(`earshot console: ${what}: ${err?.message ?? err}`);
 }
 
@@ -106,8 +106,8 @@ ui.loginForm.addEventListener('submit', async (ev) => {
 
 function renderBanner() {
   const parts = [];
-  if (!state.streamUp && state.started) {
-    const at = state.streamDownAt ? ` since ${clockFmt.format(state.streamDownAt)}` : '';
+  if (state.consoleDownAt !== undefined) {
+    const at = ` since ${clockFmt.format(state.consoleDownAt)}`;
     parts.push(`Offline: no connection to the console${at}; reconnecting. Showing the last state received.`);
   } else if (state.status?.mode === 'hq' && state.brokerConnected === false) {
     const at = state.brokerDownAt ? ` since ${clockFmt.format(state.brokerDownAt)}` : '';
@@ -127,11 +127,9 @@ function setBroker(connected) {
   renderBanner();
 }
 
-function setStream(up) {
-  if (!up && state.streamUp) state.streamDownAt = Date.now();
-  if (!up && state.streamDownAt === undefined) state.streamDownAt = Date.now();
-  if (up) state.streamDownAt = undefined;
-  state.streamUp = up;
+function setConsoleUp(up) {
+  if (!up) state.consoleDownAt ??= Date.now();
+  else state.consoleDownAt = undefined;
   renderBanner();
 }
 
@@ -168,6 +166,16 @@ function renderDevices() {
   renderDeviceOptions();
 }
 
+/** A fleet sends many device updates: the panel is drawn at most every DEVICES_EVERY_MS. */
+const DEVICES_EVERY_MS = 250;
+let devicesTimer;
+function scheduleDevices() {
+  devicesTimer ??= setTimeout(() => {
+    devicesTimer = undefined;
+    renderDevices();
+  }, DEVICES_EVERY_MS);
+}
+
 function selectOptions(select, values, anyLabel) {
   const current = select.value;
   fill(select, h('option', { value: '' }, anyLabel), ...values.map((v) => h('option', { value: v }, v)));
@@ -190,7 +198,7 @@ function upsertDevice(d) {
   if (!d || typeof d.device !== 'string') return;
   const before = state.devices.get(d.device);
   state.devices.set(d.device, d);
-  renderDevices();
+  scheduleDevices();
   // A device came back: its pending clips can be fetched now (the server retries; ask again soon).
   if (d.state === 'online' && before?.state !== 'online') {
     for (const row of state.rows.values()) if (row.pending && row.alert.device === d.device) scheduleMediaRetry(row, RETURN_RETRY_MS);
@@ -236,6 +244,9 @@ function buildRow(alert) {
   row.note = h('textarea', { class: 'note', rows: 1, maxlength: 2000, placeholder: 'Note (what was heard, who went)', 'aria-label': 'Review note' });
   row.saveNote = h('button', { type: 'button', class: 'save-note' }, 'Save note');
   row.reviewStatus = h('span', { class: 'review-status', role: 'status' });
+  row.review = h('div', { class: 'review' }, h('div', { class: 'verdicts' }, row.confirm, row.falseAlarm, row.reviewStatus), h('div', { class: 'note-row' }, row.note, row.saveNote));
+  // Reviews are kept by the HQ console; a device's own console (--device) only shows them.
+  row.review.hidden = state.status?.mode === 'device';
   row.root = h(
     'li',
     { class: 'alert', 'data-id': alert.id },
@@ -243,7 +254,7 @@ function buildRow(alert) {
     row.meta,
     row.models,
     row.details,
-    h('div', { class: 'review' }, h('div', { class: 'verdicts' }, row.confirm, row.falseAlarm, row.reviewStatus), h('div', { class: 'note-row' }, row.note, row.saveNote)),
+    row.review,
   );
 
   row.details.addEventListener('toggle', () => {
@@ -288,7 +299,7 @@ function updateRow(row, alert) {
     alert.category ? ` · ${alert.category}` : '',
   );
   const labels = Array.isArray(alert.modelLabels) ? alert.modelLabels : [];
-  fill(row.models, labels.length ? 'Model: ' : '', ...labels.map((m, i) => [i ? ', ' : '', h('span', { class: 'model-label' }, String(m.label)), ` ${formatPercent(m.score)}`]));
+  fill(row.models, labels.length ? 'Model: ' : '', ...labels.map((m, i) => [i ? ' · ' : '', h('span', { class: 'model-label' }, String(m.label)), ` ${formatPercent(m.score)}`]));
   row.confirm.setAttribute('aria-pressed', String(verdict === 'confirmed'));
   row.falseAlarm.setAttribute('aria-pressed', String(verdict === 'false_alarm'));
   // Never overwrite what a ranger is typing.
@@ -407,6 +418,7 @@ function mergeAlert(alert, fresh = false) {
   const current = state.alerts.get(alert.id);
   if (!isNewer(current, alert)) return;
   state.alerts.set(alert.id, alert);
+  if (state.alerts.size > 2 * LIMIT) trimAlerts();
   const row = state.rows.get(alert.id);
   if (row) updateRow(row, alert);
   if (!state.labels.has(alert.label)) {
@@ -422,6 +434,17 @@ function mergeAlert(alert, fresh = false) {
       setTimeout(() => r.root.classList.remove('new'), 4000);
     }
   }
+}
+
+/**
+ * A page left open on a busy fleet keeps the LIMIT first alerts (threats first, newest) that the
+ * filter shows, and as many of the others (labels for the filter), not everything it was sent.
+ */
+function trimAlerts() {
+  const all = [...state.alerts.values()].sort(compareAlerts);
+  const shown = all.filter((a) => matchesFilter(a, state.filter)).slice(0, LIMIT);
+  const others = all.filter((a) => !matchesFilter(a, state.filter)).slice(0, LIMIT);
+  state.alerts = new Map([...shown, ...others].map((a) => [a.id, a]));
 }
 
 async function loadAlerts() {
@@ -488,9 +511,9 @@ function openStream() {
   state.stream = es;
   let opened = false;
   es.addEventListener('open', () => {
-    const again = opened || state.streamDownAt !== undefined;
+    const again = opened || state.consoleDownAt !== undefined;
     opened = true;
-    setStream(true);
+    setConsoleUp(true);
     // After a drop, what happened meanwhile is fetched again (merging keeps the highest rev).
     if (again) void refresh();
   });
@@ -499,7 +522,7 @@ function openStream() {
   es.addEventListener('broker', (ev) => setBroker(Boolean(parse(ev)?.connected)));
   es.addEventListener('error', () => {
     if (state.stream !== es) return;
-    setStream(false);
+    setConsoleUp(false);
     // EventSource retries by itself unless the answer was not a stream (e.g. 401): then we check.
     if (es.readyState === EventSource.CLOSED) setTimeout(() => void reconnect(es), 3000);
   });
@@ -516,11 +539,16 @@ async function reconnect(es) {
   }
 }
 
+let refreshTimer;
 async function refresh() {
+  clearTimeout(refreshTimer);
   try {
     await Promise.all([loadStatus(), loadDevices(), loadAlerts()]);
+    setConsoleUp(true);
   } catch (err) {
     handleApiError(err, 'loading the console state');
+    // Unreachable: try again (the stream, when it comes back, also refreshes).
+    if (!(err instanceof ApiError)) refreshTimer = setTimeout(() => void refresh(), 5000);
   }
 }
 
@@ -532,13 +560,11 @@ async function start() {
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return showLogin();
     ui.app.hidden = false;
-    state.started = true;
-    setStream(false);
+    setConsoleUp(false);
     setTimeout(() => void start(), 5000);
     return;
   }
   ui.app.hidden = false;
-  state.started = true;
   openStream();
   await refresh();
 }

@@ -1,0 +1,309 @@
+/**
+ * The console page in a real browser against the real parts (issue 14, "Tests in a real
+ * browser"): Debian's Chromium, a real Mosquitto, a real `earshot run` replaying a dev gunshot
+ * recording (the compiled CLI, the real model), and the real `earshot console` in HQ mode. The
+ * page is opened before the agent starts, so the alert has to arrive over the live stream.
+ *
+ * One story, in order (each step builds on the last): the alert appears without a reload; its
+ * spectrogram loads; its audio plays after a click; a review survives a reload and is exported
+ * by `earshot console export-reviews`; a hostile device id renders as text; with the broker
+ * stopped the page keeps the last state under an offline banner. A screenshot of the page goes
+ * to build/console.png.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeWav } from '../../dsp/wav.js';
+import { encodeWavInt16Mono } from '../../dsp/wav-encode.js';
+import { float32ToInt16 } from '../../dsp/pcm.js';
+import { launchBrowser, watchPage, type PageWatch } from '../helpers/browser.js';
+import { runEarshot } from '../helpers/cli.js';
+import { freePort, startMosquitto, waitForPort, type Mosquitto } from '../helpers/mosquitto.js';
+import { cliPath, devCorpusDir, repoRoot, sharedModelsDir } from '../helpers/paths.js';
+
+const DEVICE = 'ranger-rig';
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const HOSTILE_LABEL = '<script>window.__pwned = 1</script>';
+const SCREENSHOT = path.join(repoRoot, 'build', 'console.png');
+const env = { EARSHOT_MODEL_MIRROR: sharedModelsDir };
+
+let dir: string;
+let broker: Mosquitto;
+let agentConfig: string;
+let consoleConfig: string;
+let consoleData: string;
+let consoleUrl: string;
+let agent: Proc | undefined;
+let consoleProc: Proc | undefined;
+let browser: Browser;
+let page: Page;
+let watch: PageWatch;
+
+/** The DOM as far as these tests look at it (the project's TypeScript has no DOM library). */
+interface Img {
+  complete: boolean;
+  naturalWidth: number;
+  naturalHeight: number;
+}
+interface Media {
+  readyState: number;
+  paused: boolean;
+  ended: boolean;
+  duration: number;
+  pause(): void;
+}
+interface Doc {
+  document: { querySelectorAll(selector: string): { length: number } };
+}
+
+interface Proc {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+/** The compiled CLI as a long-running child, with a clean EARSHOT_* environment (as runEarshot). */
+function spawnEarshot(args: string[]): Proc {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EARSHOT_')) clean[k] = v;
+  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...clean, ...env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, log: () => out, exited };
+}
+
+async function stop(p: Proc | undefined): Promise<void> {
+  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+  await p.exited;
+  clearTimeout(t);
+}
+
+/** What the processes said, for a failure message. */
+const logs = () => `\n--- console ---\n${consoleProc?.log() ?? ''}\n--- agent ---\n${agent?.log().slice(-4000) ?? ''}${broker?.log() ?? ''}`;
+
+/** A locator wait with the processes' logs and the page's console in the error. */
+async function see(what: string, wait: () => Promise<unknown>): Promise<void> {
+  try {
+    await wait();
+  } catch (err) {
+    throw new Error(`waiting for ${what}: ${(err as Error).message}\n--- page ---\n${[...watch.errors, ...watch.console].join('\n')}${logs()}`, { cause: err });
+  }
+}
+
+/**
+ * The recording the agent replays: background, a gunshot, background (dev corpus, 4 s each at
+ * 8 kHz), so the event has the pre- and post-roll its clip needs before the replay ends.
+ */
+function writeRecording(file: string): void {
+  const parts = ['background_other/belize_no_gunshot_552.wav', 'gunshot/belize_gunshot_552.wav', 'background_other/belize_no_gunshot_1552.wav'].map((f) =>
+    decodeWav(fs.readFileSync(path.join(devCorpusDir, f))),
+  );
+  const rate = parts[0]!.sampleRate;
+  for (const p of parts) expect(p.sampleRate).toBe(rate);
+  const all = new Float32Array(parts.reduce((n, p) => n + p.mono.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p.mono, at);
+    at += p.mono.length;
+  }
+  fs.writeFileSync(file, encodeWavInt16Mono(float32ToInt16(all), rate));
+}
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'earshot-console-page-'));
+  broker = await startMosquitto();
+  const recording = path.join(dir, 'shot.wav');
+  writeRecording(recording);
+  agentConfig = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(
+    agentConfig,
+    [
+      `device:\n  id: ${DEVICE}\n  location:\n    lat: -17.25\n    lon: -88.77`,
+      `storage:\n  dataDir: ${path.join(dir, 'agent-data')}\n  clipFormat: wav`,
+      // As fast as the model goes: the event and its clip are ready within seconds; the agent then
+      // stays up (capture interrupted, broker link kept) to answer the console's clip requests.
+      `audio:\n  source: file\n  file: ${JSON.stringify(recording)}\n  realtime: false\n  loop: false`,
+      `mqtt:\n  url: ${broker.url}\n  reconnectMinSec: 0.2\n  reconnectMaxSec: 1`,
+      `health:\n  intervalSec: 10`,
+      `log:\n  format: json\n  level: info`,
+      '',
+    ].join('\n'),
+  );
+  const r = runEarshot(['-c', agentConfig, 'models', 'install'], { env });
+  expect(r.code, r.stderr).toBe(0);
+
+  consoleData = path.join(dir, 'console');
+  consoleConfig = path.join(dir, 'console.yaml');
+  fs.writeFileSync(consoleConfig, [`storage:\n  dataDir: ${path.join(dir, 'console-home')}`, `mqtt:\n  reconnectMinSec: 0.2\n  reconnectMaxSec: 1`, ''].join('\n'));
+  const port = await freePort();
+  consoleUrl = `http://127.0.0.1:${port}/`;
+  consoleProc = spawnEarshot(['-c', consoleConfig, 'console', '--url', broker.url, '--listen', `127.0.0.1:${port}`, '--data', consoleData]);
+  await Promise.race([
+    waitForPort(port, 30_000),
+    consoleProc.exited.then((code) => Promise.reject(new Error(`earshot console exited (code ${code}) before listening${logs()}`))),
+  ]);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  watch = watchPage(page);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stop(agent);
+  await stop(consoleProc);
+  await broker?.dispose();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The page's row of the agent's gunshot. */
+const gunshotRow = () => page.locator('li.alert').filter({ hasText: DEVICE }).filter({ has: page.locator('.alert-label', { hasText: /^gunshot$/ }) });
+
+describe('the console page in Chromium, against a real agent, broker and console', () => {
+  it('shows an alert published by the agent without a reload, with its device online', async () => {
+    await page.goto(consoleUrl);
+    await see('the page connected to a connected console', () => page.locator('#link .pill.online', { hasText: 'broker connected' }).waitFor({ timeout: 15_000 }));
+    // Marks this document: a reload would lose it.
+    await page.evaluate(() => ((globalThis as unknown as { pageMark: number }).pageMark = 1));
+    agent = spawnEarshot(['-c', agentConfig, 'run']);
+
+    await see('the gunshot in the feed', () => gunshotRow().first().waitFor({ timeout: 45_000 }));
+    expect(await page.evaluate(() => (globalThis as unknown as { pageMark?: number }).pageMark)).toBe(1);
+    const row = gunshotRow().first();
+    await expect(row.locator('.confidence').textContent()).resolves.toMatch(/^\d+ %$/);
+    await expect(row.locator('.model-labels').textContent()).resolves.toMatch(/Gunshot/i);
+    await see('the device online in the devices panel', () => page.locator(`li.device.online[data-device="${DEVICE}"]`).waitFor({ timeout: 15_000 }));
+    // Its position (device.location) is drawn on the map.
+    await expect(page.locator(`#map .map-device[data-device="${DEVICE}"] circle`).count()).resolves.toBe(1);
+  });
+
+  it('loads the spectrogram of the clip the console fetched from the device', async () => {
+    const row = gunshotRow().first();
+    // The version with the kept clip (a later rev) replaces the first one in place.
+    await see('the clip on the alert', () => row.locator('summary', { hasText: /Spectrogram and audio \(/ }).waitFor({ timeout: 30_000 }));
+    await row.locator('summary').click();
+    const img = row.locator('img.spectrogram');
+    await see('the spectrogram to load', async () => page.waitForFunction((el) => (el as unknown as Img).complete && (el as unknown as Img).naturalWidth > 0, await img.elementHandle(), { timeout: 30_000 }));
+    const size = await img.evaluate((el) => [(el as unknown as Img).naturalWidth, (el as unknown as Img).naturalHeight]);
+    expect(size[0]).toBeGreaterThan(100);
+    expect(size[1]).toBeGreaterThan(50);
+    await expect(row.locator('.media-note').isVisible()).resolves.toBe(false);
+  });
+
+  it('plays the audio after a click on play', async () => {
+    const audio = gunshotRow().first().locator('audio');
+    await audio.scrollIntoViewIfNeeded();
+    expect(await audio.evaluate((el) => (el as unknown as Media).paused)).toBe(true);
+    const box = (await audio.boundingBox())!;
+    // The play button of Chromium's own controls sits at their left end.
+    await audio.click({ position: { x: 22, y: box.height / 2 } });
+    const handle = await audio.elementHandle();
+    await see('the audio to play', () =>
+      page.waitForFunction(
+        (el) => {
+          const a = el as unknown as Media;
+          return a.readyState >= 2 && (!a.paused || a.ended);
+        },
+        handle,
+        { timeout: 20_000 },
+      ),
+    );
+    const { readyState, duration } = await audio.evaluate((el) => ({ readyState: (el as unknown as Media).readyState, duration: (el as unknown as Media).duration }));
+    expect(readyState).toBeGreaterThanOrEqual(2);
+    expect(duration).toBeGreaterThan(1);
+    await audio.evaluate((el) => (el as unknown as Media).pause());
+  });
+
+  it('keeps a review across a reload, and export-reviews writes its clip under the label', async () => {
+    let row = gunshotRow().first();
+    const id = (await row.getAttribute('data-id'))!;
+    await row.locator('textarea.note').fill('Two shots north of the ridge; patrol sent');
+    await row.locator('button.confirm').click();
+    await see('the review saved', () => row.locator('.review-badge', { hasText: 'confirmed' }).waitFor({ timeout: 10_000 }));
+    await expect(row.locator('.review-status').textContent()).resolves.toBe('Saved.');
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+
+    await page.reload();
+    row = page.locator(`li.alert[data-id="${id}"]`);
+    await see('the alert after the reload', () => row.waitFor({ timeout: 15_000 }));
+    await expect(row.locator('button.confirm').getAttribute('aria-pressed')).resolves.toBe('true');
+    await expect(row.locator('button.false-alarm').getAttribute('aria-pressed')).resolves.toBe('false');
+    await expect(row.locator('textarea.note').inputValue()).resolves.toBe('Two shots north of the ridge; patrol sent');
+
+    // The exported clip is the clip the device kept (same bytes: its sha256 is in the alert).
+    const alert = (await (await page.request.get(`${consoleUrl}api/alerts/${id}`)).json()) as { clip: { sha256: string } };
+    const out = path.join(dir, 'reviews');
+    const r = runEarshot(['-c', consoleConfig, 'console', 'export-reviews', out, '--data', consoleData], { env });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    // Confirmed clips go under their label (in a folder per device: API.md).
+    const files = fs.readdirSync(path.join(out, 'gunshot'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.map((f) => f.name)).toHaveLength(1);
+    const bytes = fs.readFileSync(path.join(files[0]!.parentPath, files[0]!.name));
+    expect(crypto.createHash('sha256').update(bytes).digest('hex')).toBe(alert.clip.sha256);
+  });
+
+  it('renders a hostile device id and label as text', async () => {
+    const pub = await mqtt.connectAsync(broker.url, { clientId: 'hostile-publisher', protocolVersion: 5 });
+    try {
+      const now = new Date().toISOString();
+      await pub.publishAsync(`earshot/${HOSTILE}/status`, JSON.stringify({ state: 'online', version: '<b>9</b>', startedAt: now }), { qos: 1, retain: true });
+      const event = {
+        id: crypto.randomUUID(),
+        seq: 1,
+        device: HOSTILE,
+        label: HOSTILE_LABEL,
+        category: 'threat',
+        confidence: 0.9,
+        start: now,
+        end: now,
+        modelLabels: [{ label: '<img src=y onerror=alert(2)>', score: 0.9 }],
+        model: { name: 'efficientat-mn04', version: '1', sha256: 'x' },
+        clockSynced: true,
+        state: 'closed',
+        rev: 1,
+      };
+      await pub.publishAsync(`earshot/${HOSTILE}/events`, JSON.stringify(event), { qos: 1 });
+    } finally {
+      await pub.endAsync();
+    }
+    const deviceName = page.locator('li.device .device-name').filter({ hasText: HOSTILE });
+    await see('the hostile device in the devices panel', () => deviceName.waitFor({ timeout: 15_000 }));
+    await expect(deviceName.textContent()).resolves.toBe(HOSTILE);
+    const label = page.locator('li.alert .alert-label').filter({ hasText: HOSTILE_LABEL });
+    await see('the hostile alert in the feed', () => label.waitFor({ timeout: 15_000 }));
+    await expect(label.textContent()).resolves.toBe(HOSTILE_LABEL);
+    await expect(page.locator('li.alert .model-label').filter({ hasText: '<img src=y onerror=alert(2)>' }).count()).resolves.toBe(1);
+    // Nothing was parsed as markup and nothing ran.
+    expect(await page.evaluate(() => (globalThis as unknown as Doc).document.querySelectorAll('img[src="x"], img[src="y"], main script').length)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(watch.dialogs).toEqual([]);
+    expect(watch.errors).toEqual([]);
+  });
+
+  it('keeps the last state under an offline banner when the broker stops, and after a reload', async () => {
+    const banner = page.locator('#banner');
+    expect(await banner.isVisible(), `${await banner.textContent()}${logs()}`).toBe(false);
+    await broker.stop();
+    await see('the offline banner', () => banner.filter({ hasText: /broker/i }).waitFor({ timeout: 20_000 }));
+    await expect(banner.textContent()).resolves.toMatch(/^Offline: .*last state/);
+    await expect(gunshotRow().first().isVisible()).resolves.toBe(true);
+    await expect(page.locator(`li.device[data-device="${DEVICE}"]`).isVisible()).resolves.toBe(true);
+
+    // A page opened during the outage shows the stored state and the banner from the start.
+    await page.reload();
+    await see('the banner after a reload', () => banner.filter({ hasText: /broker/i }).waitFor({ timeout: 15_000 }));
+    await see('the stored alert after a reload', () => gunshotRow().first().waitFor({ timeout: 15_000 }));
+    await expect(page.locator('#link .pill.offline').textContent()).resolves.toBe('broker offline');
+    expect(watch.errors).toEqual([]);
+  });
+});
