@@ -23,6 +23,7 @@ const COMMANDS: { name: string; load: () => Promise<RegisterCommand> }[] = [
   { name: 'record', load: async () => (await import('./record-command.js')).registerRecordCommand },
   { name: 'run', load: async () => (await import('./run-command.js')).registerRunCommand },
   { name: 'status', load: async () => (await import('./status-command.js')).registerStatusCommand },
+  { name: 'mic', load: async () => (await import('./mic-command.js')).registerMicCommand },
   { name: 'doctor', load: async () => (await import('./doctor-command.js')).registerDoctorCommand },
   { name: 'service', load: async () => (await import('./service-commands.js')).registerServiceCommands },
   { name: 'console', load: async () => (await import('./console-command.js')).registerConsoleCommand },
