@@ -75,6 +75,7 @@ export async function buildRelease(opts: ReleaseOptions): Promise<string> {
   for (const f of ['README.md', 'CHANGELOG.md', 'LICENSE']) if (fs.existsSync(path.join(root, f))) fs.copyFileSync(path.join(root, f), path.join(stage, f));
   // .js only: the maps point at TypeScript sources that are not shipped.
   for (const d of BUILD_DIRS) copyTree(path.join(root, 'build', d), path.join(stage, 'build', d), (f) => f.endsWith('.js'));
+  copyTree(path.join(root, 'agent', 'console', 'web'), path.join(stage, 'build', 'agent', 'console', 'web'), () => true); // the console's page (agent/console/static-files.ts looks there)
   copyTree(path.join(root, 'models'), path.join(stage, 'models'), (f) => DATA_FILE.test(f));
   fs.mkdirSync(path.join(stage, 'config'));
   fs.copyFileSync(path.join(root, 'config', 'default.yaml'), path.join(stage, 'config', 'default.yaml'));
