@@ -30,6 +30,8 @@ export interface IngestStats {
   /** The same rev again, or an older one arriving late. */
   duplicates: number;
   malformed: number;
+  /** Valid messages the store could not keep (disk full, database locked). */
+  storeErrors: number;
   subscribeFailures: number;
 }
 
@@ -43,7 +45,7 @@ export interface IngestOptions {
 }
 
 export class ConsoleIngest extends EventEmitter<IngestEvents> {
-  readonly stats: IngestStats = { messages: 0, alerts: 0, updates: 0, duplicates: 0, malformed: 0, subscribeFailures: 0 };
+  readonly stats: IngestStats = { messages: 0, alerts: 0, updates: 0, duplicates: 0, malformed: 0, storeErrors: 0, subscribeFailures: 0 };
   /** Whether the subscriptions of the current connection are granted. */
   private subscribed = false;
   private readonly onConnect = () => void this.subscribe();
@@ -120,7 +122,7 @@ export class ConsoleIngest extends EventEmitter<IngestEvents> {
       this.emitSafe('device', this.opts.store.putHealth(where.device, r.value, msg.payload.toString('utf8'), now));
     } catch (err) {
       // A store failure (disk full, locked) loses this message; the next ones may fare better.
-      this.stats.malformed++;
+      this.stats.storeErrors++;
       this.opts.logger.error({ err, topic: msg.topic }, 'could not store a message');
     }
   }
