@@ -40,6 +40,7 @@ let consoleData: string;
 let consoleUrl: string;
 let agent: Proc | undefined;
 let consoleProc: Proc | undefined;
+let deviceConsole: Proc | undefined;
 let browser: Browser;
 let page: Page;
 let watch: PageWatch;
@@ -88,7 +89,7 @@ async function stop(p: Proc | undefined): Promise<void> {
 }
 
 /** What the processes said, for a failure message. */
-const logs = () => `\n--- console ---\n${consoleProc?.log() ?? ''}\n--- agent ---\n${agent?.log().slice(-4000) ?? ''}${broker?.log() ?? ''}`;
+const logs = () => `\n--- console ---\n${consoleProc?.log() ?? ''}${deviceConsole ? `\n--- console --device ---\n${deviceConsole.log()}` : ''}\n--- agent ---\n${agent?.log().slice(-4000) ?? ''}${broker?.log() ?? ''}`;
 
 /** A locator wait with the processes' logs and the page's console in the error. */
 async function see(what: string, wait: () => Promise<unknown>): Promise<void> {
@@ -158,6 +159,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await stop(deviceConsole);
   await stop(agent);
   await stop(consoleProc);
   await broker?.dispose();
@@ -169,7 +171,9 @@ const gunshotRow = () => page.locator('li.alert').filter({ hasText: DEVICE }).fi
 
 describe('the console page in Chromium, against a real agent, broker and console', () => {
   it('shows an alert published by the agent without a reload, with its device online', async () => {
-    await page.goto(consoleUrl);
+    const res = await page.goto(consoleUrl);
+    // The page runs under the console's strict policy (checked for violations at the end).
+    expect(res?.headers()['content-security-policy']).toMatch(/script-src 'self'.*connect-src 'self'/);
     await see('the page connected to a connected console', () => page.locator('#link .pill.online', { hasText: 'broker connected' }).waitFor({ timeout: 15_000 }));
     // Marks this document: a reload would lose it.
     await page.evaluate(() => ((globalThis as unknown as { pageMark: number }).pageMark = 1));
@@ -305,5 +309,35 @@ describe('the console page in Chromium, against a real agent, broker and console
     await see('the stored alert after a reload', () => gunshotRow().first().waitFor({ timeout: 15_000 }));
     await expect(page.locator('#link .pill.offline').textContent()).resolves.toBe('broker offline');
     expect(watch.errors).toEqual([]);
+  });
+
+  it('is the same page on the device itself (console --device, no broker): the alert and its spectrogram, no review buttons', async () => {
+    const port = await freePort();
+    deviceConsole = spawnEarshot(['-c', agentConfig, 'console', '--device', '--listen', `127.0.0.1:${port}`]);
+    await Promise.race([
+      waitForPort(port, 30_000),
+      deviceConsole.exited.then((code) => Promise.reject(new Error(`earshot console --device exited (code ${code}) before listening${logs()}`))),
+    ]);
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const phoneWatch = watchPage(phone);
+    try {
+      await phone.goto(`http://127.0.0.1:${port}/`);
+      const row = phone.locator('li.alert').filter({ has: phone.locator('.alert-label', { hasText: /^gunshot$/ }) }).first();
+      await see('the gunshot on the device console', () => row.waitFor({ timeout: 15_000 }));
+      await expect(phone.locator('#link').textContent()).resolves.toBe('this device');
+      await expect(row.locator('.review').isHidden()).resolves.toBe(true);
+      await row.locator('summary').click();
+      const img = await row.locator('img.spectrogram').elementHandle();
+      await see('the spectrogram from the data folder', () => phone.waitForFunction((el) => (el as unknown as Img).complete && (el as unknown as Img).naturalWidth > 0, img, { timeout: 20_000 }));
+      // No broker in device mode: no offline banner for it.
+      await expect(phone.locator('#banner').isHidden()).resolves.toBe(true);
+      expect(phoneWatch.errors).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('ran under the strict Content-Security-Policy without a violation', () => {
+    expect(watch.console.filter((l) => /Content Security Policy|Refused to/i.test(l))).toEqual([]);
   });
 });
