@@ -16,7 +16,11 @@ export const ExitCode = {
   dataErr: 65,
   noInput: 66,
   unavailable: 69,
+  /** EX_CANTCREAT: a (user-specified) output file or folder cannot be created. */
+  cantCreate: 73,
   tempFail: 75,
+  /** EX_NOPERM: not enough permission for the operation (e.g. installing the service without root). */
+  noPerm: 77,
   config: 78,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { EarshotError, InputMissingError, UsageError } from '../agent/errors.js';
 import { decodeAudioFile, type DecodedAudio } from '../agent/audio/decode-file.js';
 import { findAudioFiles } from '../agent/offline/find-audio.js';
 import { labelQuality, recallAtFalseAlarmRate, type LabelQuality, type ScoredClip } from '../agent/offline/metrics.js';
@@ -64,13 +65,40 @@ interface EvalOptions {
   json?: string;
 }
 
+/**
+ * A user's mistake (a corpus folder that is not there, the model not installed, a bad
+ * configuration) is one line with its sysexits code, as in the CLI; anything else is a bug.
+ */
+function userError(err: unknown): never {
+  if (err instanceof EarshotError) {
+    process.stderr.write(`eval: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  throw err;
+}
+
+/** The corpus folder, checked before the model loads. */
+function checkCorpus(dir: string): void {
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st) throw new InputMissingError(`${dir}: no such folder (name a corpus folder with one subfolder per class: gunshot/, chainsaw/, background/, ...)`, { component: 'eval', code: 'eval.no-corpus' });
+  if (!st.isDirectory()) throw new UsageError(`${dir}: is a file; name a corpus folder with one subfolder per class`, { component: 'eval', code: 'eval.not-folder' });
+}
+
 const [root] = program.args as [string];
 const opts = program.opts<EvalOptions>();
-const { config } = loadConfig({ flag: opts.config, env: process.env });
+const { config, stack } = await (async () => {
+  try {
+    checkCorpus(root);
+    const { config } = loadConfig({ flag: opts.config, env: process.env });
+    const stack = await openDetection(config, { mirror: process.env.EARSHOT_MODEL_MIRROR, classMapFile: opts.classMap, head: opts.crossSite ? 'none' : opts.head });
+    return { config, stack };
+  } catch (err) {
+    userError(err);
+  }
+})();
 const windowSec = opts.window ? Number(opts.window) : config.detection.windowSec;
 const hopSec = opts.hop ? Number(opts.hop) : config.detection.hopSec;
 const target = Number(opts.target);
-const stack = await openDetection(config, { mirror: process.env.EARSHOT_MODEL_MIRROR, classMapFile: opts.classMap, head: opts.crossSite ? 'none' : opts.head });
 const labelNames = new Set(stack.classMap.labels.map((l) => l.name));
 const positivesOf = (cls: string) => {
   const name = CLASS_ALIASES[cls] ?? cls;
@@ -213,6 +241,8 @@ async function evaluateCrossSite(s: DetectionStack): Promise<void> {
 try {
   if (opts.crossSite) await evaluateCrossSite(stack);
   else await evaluate(stack);
+} catch (err) {
+  userError(err);
 } finally {
   await stack.close();
 }

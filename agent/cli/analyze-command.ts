@@ -6,7 +6,8 @@ import { loadConfig } from '../../config/load.js';
 import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
 import { openDetection } from '../detect/open-detection.js';
 import { findAudioFiles } from '../offline/find-audio.js';
-import { offlineEvent, ravenTable } from '../offline/report.js';
+import { cannotCreate, ensureOutputFolder } from '../offline/output-path.js';
+import { offlineEvent, RAVEN_SUFFIX, ravenTable, ravenTableNames } from '../offline/report.js';
 import { EVENT_CSV_HEADER, eventCsvLine } from '../store/event-csv.js';
 import { scoringHead } from '../detect/scoring-head.js';
 import type { EarshotEvent } from '../event.js';
@@ -83,6 +84,13 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
   if (files.length === 0) {
     throw new InputMissingError(`no audio files found in ${inputs.join(', ')}`, { component: COMPONENT, code: 'analyze.no-input' });
   }
+  // Before the model loads: a bad --out is the user's to fix (exit 73), found in a second, not after the first file.
+  const outDir = opts.out ?? '.';
+  if (format === 'raven') ensureOutputFolder(outDir);
+  const ravenNames = format === 'raven' ? ravenTableNames(files) : undefined;
+  for (const [file, name] of ravenNames ?? []) {
+    if (name !== `${path.basename(file, path.extname(file))}${RAVEN_SUFFIX}`) ctx.stderr(`earshot: ${file}: Raven table ${name} (another input has the same name)\n`);
+  }
 
   const stack = await openDetection(config, { threads, head: opts.head, mirror: ctx.env.EARSHOT_MODEL_MIRROR, configFile });
   const head = scoringHead(stack.head);
@@ -102,7 +110,6 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
   const t0 = process.cpuUsage();
   const wall0 = performance.now();
   if (format === 'csv') ctx.stdout(`${EVENT_CSV_HEADER}\n`);
-  if (format === 'raven') fs.mkdirSync(opts.out ?? '.', { recursive: true });
 
   try {
     for (const file of files) {
@@ -115,6 +122,11 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
         progress.clear();
         ctx.stderr(`earshot: ${err instanceof EarshotError ? err.message : `${file}: ${(err as Error).message}`} (skipped)\n`);
         continue;
+      }
+      // A recording cut short (power loss) is analysed up to where it stops, but never silently.
+      for (const w of audio.warnings) {
+        progress.clear();
+        ctx.stderr(`earshot: ${file}: warning: ${w}\n`);
       }
       const result = await analyzer.analyze(audio.mono, audio.sampleRate);
       audioSec += result.durationSec;
@@ -139,8 +151,12 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
         else if (format === 'text') ctx.stdout(textLine(e));
       }
       if (format === 'raven') {
-        const out = path.join(opts.out ?? '.', `${path.basename(file, path.extname(file))}.earshot.selection.table.txt`);
-        fs.writeFileSync(out, ravenTable(events, Math.min(stack.frontend.params.fMax, audio.sampleRate / 2)));
+        const out = path.join(outDir, ravenNames!.get(file)!);
+        try {
+          fs.writeFileSync(out, ravenTable(events, Math.min(stack.frontend.params.fMax, audio.sampleRate / 2)));
+        } catch (err) {
+          throw cannotCreate('Raven table', out, err);
+        }
       }
     }
   } finally {

@@ -1,11 +1,11 @@
-/** `earshot config init|show|get|set|validate`. */
+/** `earshot config init|show|get|set|unset|validate`. */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { defaultConfigText } from '../../config/document.js';
 import { configTarget, getPath, loadConfig, locateConfig } from '../../config/load.js';
 import { REDACTED, redactConfig } from '../../config/redact.js';
-import { checkConfigPath, updateConfigFile, valueFromText, writeConfigFile } from '../../config/update.js';
+import { checkConfigPath, checkLabelNames, unsetConfigKey, updateConfigFile, valueFromText, writeConfigFile } from '../../config/update.js';
 import { checkRunFiles } from '../doctor/run-files.js';
 import { UsageError } from '../errors.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
@@ -77,6 +77,17 @@ export const registerConfigCommands: RegisterCommand = (program, ctx) => {
     });
 
   config
+    .command('unset')
+    .description('remove one key from the configuration file (it takes its default again); the result is validated before it is written; comments and order are kept')
+    .argument('<key>', 'dotted key, e.g. audio.device, or detection.labels.dog')
+    .action((keyPath: string, _opts: unknown, cmd: Command) => {
+      const file = configTarget(locateConfig(globalOptions(cmd).config, ctx.env));
+      const r = unsetConfigKey({ file, keyPath, env: ctx.env });
+      ctx.stdout(r.changed ? `removed ${keyPath} from ${file}\n` : `${keyPath} is not set in ${file}\n`);
+      if (r.shadowedBy) ctx.stderr(`warning: ${r.shadowedBy.envName} is set and still sets this key at run time\n`);
+    });
+
+  config
     .command('validate')
     .description('check a configuration file (default: the one in use), the EARSHOT_* variables and the files run reads (TLS, password, request secret)')
     .argument('[file]', 'file to check')
@@ -84,6 +95,7 @@ export const registerConfigCommands: RegisterCommand = (program, ctx) => {
       const loaded = loadConfig({ flag: file ?? globalOptions(cmd).config, env: ctx.env });
       // What run would refuse at start (exit 78, same message), without starting anything.
       checkRunFiles(loaded.config);
+      checkLabelNames(loaded.config, loaded.location.path ?? 'the configuration');
       const name = loaded.location.path ?? 'built-in defaults (no configuration file found)';
       const extra = loaded.overrides.length ? ` with ${loaded.overrides.map((o) => o.envName).join(', ')}` : '';
       ctx.stdout(`ok: ${name}${extra} is valid\n`);

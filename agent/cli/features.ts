@@ -17,7 +17,8 @@ import { createMelFrontend } from '../../dsp/melspec.js';
 import { loadAudioAtRate } from '../audio/load-model-rate.js';
 import { Analyzer } from '../offline/analyzer.js';
 import { openDetection } from '../detect/open-detection.js';
-import { EarshotError, UsageError, errnoCode } from '../errors.js';
+import { EarshotError, UsageError } from '../errors.js';
+import { cannotCreate } from '../offline/output-path.js';
 import type { ModelRef } from '../event.js';
 import { globalOptions, type CliContext, type RegisterCommand } from './context.js';
 
@@ -89,6 +90,7 @@ export async function runFeatures(audio: string, opts: FeaturesOptions, ctx: Cli
   }
   const input = path.resolve(ctx.cwd, audio);
   const out = path.resolve(ctx.cwd, opts.out);
+  checkOutputFile(out);
   const loaded = await loadAudioAtRate(input, params.sampleRate);
   for (const w of loaded.source.warnings) ctx.stderr(`earshot: ${audio}: ${w}\n`);
   // Before any file is written: a model that is not installed is exit 69 and leaves nothing behind.
@@ -192,6 +194,18 @@ function littleEndianBytes(data: Float32Array): Uint8Array {
   return bytes;
 }
 
+/** Fails early (exit 73) when `out` cannot be written: its folder is missing, not a folder, or closed. */
+function checkOutputFile(out: string): void {
+  const dir = path.dirname(out);
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'ENOTDIR' });
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+    if (fs.statSync(out, { throwIfNoEntry: false })?.isDirectory()) throw Object.assign(new Error(`${out} is a folder`), { code: 'EISDIR' });
+  } catch (err) {
+    throw cannotCreate('--out', out, err);
+  }
+}
+
 /** Write beside the target, then rename: a reader never sees half a file. */
 function writeAtomic(file: string, content: Uint8Array | string): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -200,7 +214,7 @@ function writeAtomic(file: string, content: Uint8Array | string): void {
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    const why = errnoCode(err) === 'ENOENT' ? 'its folder does not exist' : (errnoCode(err) ?? (err as Error).message);
-    throw new EarshotError(`cannot write ${file}: ${why}`, { component: COMPONENT, code: 'features.write', cause: err });
+    // The user's --out, not a bug: one line with the fix, exit 73.
+    throw cannotCreate('--out', file, err);
   }
 }

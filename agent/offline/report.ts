@@ -3,6 +3,7 @@
  * and Raven selection tables (the format BirdNET and bioacoustic tools exchange). Its CSV is the
  * event CSV of `events export` (agent/store/event-csv.ts).
  */
+import path from 'node:path';
 import type { EarshotEvent, ModelRef } from '../event.js';
 import { eventHeadField, type ScoringHead } from '../detect/scoring-head.js';
 import { newEventId } from '../event.js';
@@ -57,4 +58,25 @@ export function ravenTable(events: readonly EarshotEvent[], highFreqHz: number):
     [i + 1, 'Spectrogram 1', 1, (e.startSec ?? 0).toFixed(3), (e.endSec ?? 0).toFixed(3), 0, highFreqHz, e.label, e.category, e.confidence.toFixed(4), e.file ?? '', (e.startSec ?? 0).toFixed(3)].join('\t'),
   );
   return `${[RAVEN_HEADER, ...rows].join('\n')}\n`;
+}
+
+export const RAVEN_SUFFIX = '.earshot.selection.table.txt';
+
+/**
+ * The Raven table name of each input: `<base name>.earshot.selection.table.txt`. Inputs that share
+ * a base name (`a/shot.wav` and `b/shot.wav`, or `shot.wav` and `shot.flac`) would overwrite each
+ * other's table, so the second and later get `-2`, `-3`, ... in input order (every table's
+ * `Begin Path` column names its recording).
+ */
+export function ravenTableNames(files: readonly string[]): Map<string, string> {
+  const names = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const file of files) {
+    const base = path.basename(file, path.extname(file));
+    let name = `${base}${RAVEN_SUFFIX}`;
+    for (let n = 2; taken.has(name); n++) name = `${base}-${n}${RAVEN_SUFFIX}`;
+    taken.add(name);
+    names.set(file, name);
+  }
+  return names;
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { errnoCode } from '../errors.js';
+import { UnavailableError, errnoCode } from '../errors.js';
 import { fsyncDir } from '../fs/atomic-write.js';
 import type { Logger } from '../log.js';
 import { migrate } from './sqlite-schema.js';
@@ -129,7 +129,7 @@ function tryClose(db: Database.Database | undefined): void {
  * Other failures (permissions, a full disk while creating the file) are thrown.
  */
 export function openStoreDatabase(file: string, opts: OpenDatabaseOptions): OpenedDatabase {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeFolder(path.dirname(file));
   // Opening a file that is not a database still lets SQLite delete its -wal on close; check
   // the header first so such a file is moved aside exactly as it was found.
   if (!hasDatabaseHeader(file)) return recover(file, 'file is not a database (no SQLite header)', opts);
@@ -153,6 +153,99 @@ export function openStoreDatabase(file: string, opts: OpenDatabaseOptions): Open
   }
   tryClose(db);
   return recover(file, problem, opts);
+}
+
+/** Deepest folder path accepted (a loop guard: no real data folder is this deep). */
+const MAX_FOLDER_DEPTH = 64;
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Node's recursive mkdirSync spins for
+ * ever when a parent is a pseudo file system that refuses to create anything (`/proc/nope`: mkdir
+ * says ENOENT, the parent exists, and it tries again), hanging the agent at start at full CPU; here
+ * each level is tried once and the error names the folder.
+ */
+export function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(at, { throwIfNoEntry: false });
+    } catch (err) {
+      throw folderError(dir, err);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw folderError(dir, Object.assign(new Error(`${at} is not a folder`), { code: 'ENOTDIR' }));
+      break;
+    }
+    missing.push(at);
+    const parent = path.dirname(at);
+    if (parent === at || missing.length > MAX_FOLDER_DEPTH) break;
+    at = parent;
+  }
+  for (const level of missing.reverse()) {
+    try {
+      fs.mkdirSync(level);
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw folderError(dir, err);
+    }
+  }
+}
+
+function folderError(dir: string, err: unknown): Error {
+  const code = errnoCode(err);
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied: run as the user that owns it (the service runs as earshot), or set storage.dataDir'
+      : code === 'EROFS'
+        ? 'on a read-only file system: remount it read-write or set storage.dataDir'
+        : code === 'ENOENT' || code === 'ENOTDIR'
+          ? 'cannot be created (a parent is missing or not a folder; is its disk mounted?): set storage.dataDir to a folder'
+          : (err as Error).message;
+  return new UnavailableError(`storage.dataDir ${dir}: ${why}`, { component: 'store', code: 'store.folder', cause: err });
+}
+
+/** Largest database read into memory when it cannot be opened in place (see openReadOnlyDatabase). */
+const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Opens the agent's database read-only for the CLI (`status`, `events`), also for an operator who
+ * may read the data folder but not write it (a member of the `earshot` group; the service's
+ * UMask=0027 makes the database, its -wal and -shm group-readable, the folder 0750).
+ *
+ * While the agent runs, its -wal and -shm exist and a read-only connection shares them. When it
+ * has stopped cleanly SQLite has removed them, and a read-only connection to a WAL database
+ * must create the -shm, which the operator cannot (SQLITE_READONLY_DIRECTORY / CANTOPEN); the
+ * `immutable` URI parameter would avoid that, but better-sqlite3 is built without URI filenames.
+ * Then no writer exists and the main file holds every committed row, so it is read as a
+ * snapshot: into memory, its header marked as a rollback-journal file (bytes 18–19), which needs
+ * no -shm. The snapshot is kept only if the file did not change while it was read (an agent that
+ * starts meanwhile writes to a new -wal): otherwise the in-place open is tried again.
+ */
+export function openReadOnlyDatabase(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    // SQLite opens lazily: the first read is what finds that the -shm cannot be made.
+    db.pragma('schema_version');
+    return db;
+  } catch (err) {
+    tryClose(db);
+    const code = errnoCode(err);
+    if ((code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') || fs.existsSync(`${file}-wal`)) throw err;
+    const before = fs.statSync(file);
+    if (before.size > MAX_SNAPSHOT_BYTES) throw err;
+    const bytes = fs.readFileSync(file);
+    const after = fs.statSync(file);
+    if (after.mtimeMs !== before.mtimeMs || after.size !== before.size || fs.existsSync(`${file}-wal`)) {
+      return new Database(file, { readonly: true, fileMustExist: true });
+    }
+    if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) {
+      bytes[18] = 1;
+      bytes[19] = 1;
+    }
+    return new Database(bytes, { readonly: true });
+  }
 }
 
 function recover(file: string, reason: string, opts: OpenDatabaseOptions): OpenedDatabase {

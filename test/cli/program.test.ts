@@ -4,7 +4,7 @@ import type { CliContext } from '../../agent/cli/context.js';
 
 const ctx: CliContext = { stdout: () => undefined, stderr: () => undefined, env: {}, cwd: '/', isTTY: false };
 const names = async (argv: string[]) => createProgram(ctx, await loadCommands(argv)).commands.map((c) => c.name());
-const ALL = ['config', 'analyze', 'features', 'events', 'sync', 'alerts', 'models', 'train', 'record', 'run', 'status', 'doctor', 'service'];
+const ALL = ['config', 'analyze', 'features', 'events', 'sync', 'alerts', 'models', 'train', 'record', 'run', 'status', 'mic', 'doctor', 'service', 'console'];
 
 describe('the command line loads only the command it runs', () => {
   it('finds the command word after the program options', () => {
