@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/load.js';
 import { decodeAudioFile, type DecodedAudio } from '../audio/decode-file.js';
 import { openDetection } from '../detect/open-detection.js';
 import { findAudioFiles } from '../offline/find-audio.js';
+import { pictureBaseNames, writeEventPictures } from '../render/event-pictures.js';
 import { cannotCreate, ensureOutputFolder } from '../offline/output-path.js';
 import { offlineEvent, RAVEN_SUFFIX, ravenTable, ravenTableNames } from '../offline/report.js';
 import { EVENT_CSV_HEADER, eventCsvLine } from '../store/event-csv.js';
@@ -30,6 +31,7 @@ interface AnalyzeOptions {
   hop?: string;
   batch?: string;
   head?: string;
+  spectrograms?: string;
 }
 
 function optionalNumber(name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -60,6 +62,7 @@ export const registerAnalyzeCommand: RegisterCommand = (program, ctx) => {
     .option('--hop <sec>', 'hop between windows in seconds (default: detection.hopSec)')
     .option('--batch <n>', 'windows per inference call', '8')
     .option('--head <file|default|none>', 'site head scoring its labels (default: detection.head)')
+    .option('--spectrograms <dir>', 'also write a PNG spectrogram per event into this folder (<recording>_<label>_<start>s.png)')
     .action(async (inputs: string[], opts: AnalyzeOptions, cmd: Command) => {
       const code = await analyze(inputs, opts, cmd, ctx);
       if (code !== ExitCode.ok) throw new CommandExit(code);
@@ -88,6 +91,8 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
   const outDir = opts.out ?? '.';
   if (format === 'raven') ensureOutputFolder(outDir);
   const ravenNames = format === 'raven' ? ravenTableNames(files) : undefined;
+  if (opts.spectrograms !== undefined) ensureOutputFolder(opts.spectrograms, '--spectrograms');
+  const pictureNames = opts.spectrograms === undefined ? undefined : pictureBaseNames(files);
   for (const [file, name] of ravenNames ?? []) {
     if (name !== `${path.basename(file, path.extname(file))}${RAVEN_SUFFIX}`) ctx.stderr(`earshot: ${file}: Raven table ${name} (another input has the same name)\n`);
   }
@@ -149,6 +154,11 @@ async function analyze(inputs: string[], opts: AnalyzeOptions, cmd: Command, ctx
         if (format === 'json') ctx.stdout(`${JSON.stringify(e)}\n`);
         else if (format === 'csv') ctx.stdout(`${eventCsvLine(e)}\n`);
         else if (format === 'text') ctx.stdout(textLine(e));
+      }
+      if (opts.spectrograms !== undefined && events.length) {
+        const { clipPreSec: preSec, clipPostSec: postSec } = config.storage;
+        const dir = opts.spectrograms;
+        writeEventPictures(audio.mono, audio.sampleRate, events, { dir, baseName: pictureNames!.get(file)!, preSec, postSec, cannotWrite: (f, err) => cannotCreate('spectrogram', f, err) });
       }
       if (format === 'raven') {
         const out = path.join(outDir, ravenNames!.get(file)!);
