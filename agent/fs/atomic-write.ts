@@ -4,6 +4,8 @@ import path from 'node:path';
 export interface AtomicWriteOptions {
   /** File mode of the result (default 0o600: configs and clips may be private). */
   mode?: number;
+  /** Owner of the result (set before the rename, so the file never has another): root keeping a file's group. */
+  owner?: { uid: number; gid: number };
 }
 
 /**
@@ -19,6 +21,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, opts: A
     fs.writeFileSync(fd, data);
     // The mode given to open is masked by the umask; set it exactly.
     fs.fchmodSync(fd, opts.mode ?? 0o600);
+    if (opts.owner) fs.fchownSync(fd, opts.owner.uid, opts.owner.gid);
     fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);

@@ -4,9 +4,9 @@
  * migrates, checks or repairs it: that is the agent's job at start-up.
  */
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { DataError, InputMissingError, errnoCode } from '../errors.js';
-import { isCorruptionError } from './sqlite-open.js';
+import { isCorruptionError, openReadOnlyDatabase } from './sqlite-open.js';
 import { EventQueries } from './sqlite-queries.js';
 import { schemaVersion } from './sqlite-schema.js';
 import { SyncQueries } from './sqlite-sync-queries.js';
@@ -31,7 +31,7 @@ export function openEventReader(file: string): EventReader {
   if (!fs.existsSync(file)) throw nothingYet(file);
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
+    db = openReadOnlyDatabase(file);
     db.pragma('busy_timeout = 5000');
     if (schemaVersion(db) === 0) throw nothingYet(file);
     return { queries: new EventQueries(db), sync: new SyncQueries(db), close: () => db?.close() };
