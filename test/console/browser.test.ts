@@ -29,6 +29,8 @@ import { cliPath, devCorpusDir, repoRoot, sharedModelsDir } from '../helpers/pat
 const DEVICE = 'ranger-rig';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const HOSTILE_LABEL = '<script>window.__pwned = 1</script>';
+/** A stand-in device (published to the broker by the test) that is offline when its clip is asked for. */
+const SLEEPY = 'sleepy-rig';
 const SCREENSHOT = path.join(repoRoot, 'build', 'console.png');
 const env = { EARSHOT_MODEL_MIRROR: sharedModelsDir };
 
@@ -59,7 +61,7 @@ interface Media {
   pause(): void;
 }
 interface Doc {
-  document: { querySelectorAll(selector: string): { length: number } };
+  document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
 }
 
 interface Proc {
@@ -292,6 +294,51 @@ describe('the console page in Chromium, against a real agent, broker and console
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(watch.dialogs).toEqual([]);
     expect(watch.errors).toEqual([]);
+  });
+
+  it('replaces an alert by its next version in place, and says when the device is offline for its clip', async () => {
+    const id = crypto.randomUUID();
+    const start = new Date(Date.now() - 3000).toISOString();
+    const version = (rev: number, extra: object) => ({
+      id, seq: 1, device: SLEEPY, label: 'chainsaw', category: 'threat', start, end: new Date().toISOString(),
+      modelLabels: [{ label: 'Chainsaw', score: 0.8 }], model: { name: 'efficientat-mn04', version: '1', sha256: 'x' }, clockSynced: true, rev, ...extra,
+    });
+    const pub = await mqtt.connectAsync(broker.url, { clientId: 'sleepy-device', protocolVersion: 5 });
+    const row = page.locator(`li.alert[data-id="${id}"]`);
+    try {
+      // A device that went offline (its status says so) right after sending an event.
+      await pub.publishAsync(`earshot/${SLEEPY}/status`, JSON.stringify({ state: 'offline', version: '0.1.0' }), { qos: 1, retain: true });
+      await pub.publishAsync(`earshot/${SLEEPY}/events`, JSON.stringify(version(1, { confidence: 0.61, state: 'open' })), { qos: 1 });
+      await see('the open version', () => row.locator('.alert-state', { hasText: 'ongoing' }).waitFor({ timeout: 15_000 }));
+      await expect(row.locator('.confidence').textContent()).resolves.toBe('61 %');
+      const clip = { path: '/var/lib/earshot/clips/x.wav', format: 'wav', durationMs: 6000, sha256: 'ab'.repeat(32) };
+      await pub.publishAsync(`earshot/${SLEEPY}/events`, JSON.stringify(version(2, { confidence: 0.87, state: 'closed', clip })), { qos: 1 });
+      await see('the closed version', () => row.locator('.confidence', { hasText: '87 %' }).waitFor({ timeout: 15_000 }));
+    } finally {
+      await pub.endAsync();
+    }
+    await expect(row.count()).resolves.toBe(1);
+    await expect(row.locator('.alert-state').isHidden()).resolves.toBe(true);
+    await row.locator('summary').click();
+    await see('the device-offline note', () => row.locator('.media-note', { hasText: 'Device offline — the clip will be fetched when it returns.' }).waitFor({ timeout: 20_000 }));
+    await expect(row.locator('img.spectrogram').isHidden()).resolves.toBe(true);
+    await see('the device offline in the panel', () => page.locator(`li.device.offline[data-device="${SLEEPY}"]`).waitFor({ timeout: 10_000 }));
+  });
+
+  it('filters the feed by label and by device', async () => {
+    const labels = () => page.locator('li.alert .alert-label').allTextContents();
+    await page.locator('#filter-label').selectOption('gunshot');
+    await see('only gunshots', () => page.waitForFunction(() => [...(globalThis as unknown as Doc).document.querySelectorAll('li.alert .alert-label')].every((e) => e.textContent === 'gunshot')));
+    expect(new Set(await labels())).toEqual(new Set(['gunshot']));
+    await page.locator('#filter-label').selectOption('');
+    await page.locator('#filter-device').selectOption(SLEEPY);
+    await see('only the sleepy device', () => page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelectorAll('li.alert').length === 1));
+    await expect(page.locator('li.alert .alert-device').allTextContents()).resolves.toEqual([SLEEPY]);
+    await page.locator('#filters button[type=reset]').click();
+    await see('every alert again', () => page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelectorAll('li.alert').length >= 3));
+    // The feed, grown from live updates, is in the console's order (threats first, then newest).
+    const api = (await (await page.request.get(`${consoleUrl}api/alerts`)).json()) as { alerts: { id: string }[] };
+    await expect(page.locator('li.alert').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).resolves.toEqual(api.alerts.map((a) => a.id));
   });
 
   it('keeps the last state under an offline banner when the broker stops, and after a reload', async () => {

@@ -122,7 +122,9 @@ function renderBanner() {
 }
 
 function setBroker(connected) {
-  if (connected === false && state.brokerConnected !== false) state.brokerDownAt = Date.now();
+  // "since" only when this page saw the link drop; a page opened during an outage cannot know when it began.
+  if (connected === false && state.brokerConnected === true) state.brokerDownAt = Date.now();
+  if (connected !== false) state.brokerDownAt = undefined;
   state.brokerConnected = connected;
   renderBanner();
 }
@@ -137,7 +139,8 @@ function setConsoleUp(up) {
 
 function renderDevices() {
   const now = Date.now();
-  const list = [...state.devices.values()].sort((a, b) => (a.state === b.state ? a.device.localeCompare(b.device) : a.state === 'online' ? -1 : b.state === 'online' ? 1 : 0));
+  const rank = { online: 0, offline: 1, unknown: 2 };
+  const list = [...state.devices.values()].sort((a, b) => (rank[a.state] ?? 3) - (rank[b.state] ?? 3) || a.device.localeCompare(b.device));
   fill(ui.deviceCount, `${list.filter((d) => d.state === 'online').length} of ${list.length} online`);
   fill(
     ui.devices,
