@@ -334,6 +334,13 @@ describe('the console page in Chromium, against a real agent, broker and console
     await page.locator('#filter-device').selectOption(SLEEPY);
     await see('only the sleepy device', () => page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelectorAll('li.alert').length === 1));
     await expect(page.locator('li.alert .alert-device').allTextContents()).resolves.toEqual([SLEEPY]);
+    // A time window before any of them: nothing matches (asked of the API as since/until).
+    await page.locator('#filter-device').selectOption('');
+    await page.locator('#filter-range').selectOption('custom');
+    await page.locator('#filter-until').fill('2020-01-01T00:00');
+    await page.locator('#filter-until').dispatchEvent('change');
+    await see('no alert in 2019', () => page.locator('#alert-empty').waitFor({ timeout: 10_000 }));
+    await expect(page.locator('li.alert').count()).resolves.toBe(0);
     await page.locator('#filters button[type=reset]').click();
     await see('every alert again', () => page.waitForFunction(() => (globalThis as unknown as Doc).document.querySelectorAll('li.alert').length >= 3));
     // The feed, grown from live updates, is in the console's order (threats first, then newest).
