@@ -8,7 +8,7 @@
  * When the program exits or stalls (no data for `stallMs`), it is restarted with doubling
  * backoff (reset once it has delivered audio for a while); the silence is reported as a gap.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptionsWithStdioTuple } from 'node:child_process';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../log.js';
 import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
@@ -79,12 +79,12 @@ export class RecorderSource implements AudioSource {
     // A child without a pid never started (its spawn error is on its way): nothing to end.
     if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      const t = this.timers.setTimeout(() => child.kill('SIGKILL'), 1000);
+      const t = this.timers.setTimeout(() => killGroup(child, 'SIGKILL'), 1000);
       child.once('close', () => {
         this.timers.clearTimeout(t);
         resolve();
       });
-      child.kill('SIGTERM');
+      killGroup(child, 'SIGTERM');
     });
   }
 
@@ -92,7 +92,11 @@ export class RecorderSource implements AudioSource {
     const cmd = this.opts.command;
     let child: ChildProcess;
     try {
-      child = Array.isArray(cmd) ? spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('/bin/sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group, so stop and the stall watch reach what a shell command started
+      // (dash does not exec the last command: killing only the shell left the recorder holding
+      // the pipe, and stop() waited for a close that never came).
+      const options: SpawnOptionsWithStdioTuple<'ignore', 'pipe', 'pipe'> = { stdio: ['ignore', 'pipe', 'pipe'], detached: true };
+      child = Array.isArray(cmd) ? spawn(cmd[0]!, cmd.slice(1), options) : spawn('/bin/sh', ['-c', cmd], options);
     } catch (err) {
       this.failed(`could not start the recorder: ${(err as Error).message}`);
       return;
@@ -132,7 +136,7 @@ export class RecorderSource implements AudioSource {
     this.clearTimer('stallTimer');
     this.stallTimer = this.timers.setTimeout(() => {
       this.log.warn({ stallMs: this.opts.stallMs ?? 10_000 }, 'no audio from the recorder: restarting it');
-      child.kill('SIGKILL');
+      killGroup(child, 'SIGKILL');
     }, this.opts.stallMs ?? 10_000);
   }
 
@@ -153,5 +157,15 @@ export class RecorderSource implements AudioSource {
       this.restarts++;
       if (!this.stopping) this.spawnRecorder();
     }, delay);
+  }
+}
+
+/** Signals the recorder's whole process group (it leads one: spawned detached); falls back to the child. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+    else child.kill(signal);
+  } catch {
+    child.kill(signal);
   }
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -102,6 +103,19 @@ describe('RecorderSource (real child processes; its restart backoff on manual ti
     await waitFor(() => got.samples > 0, 5000, 'audio');
     await r.stop();
     expect(got.interrupted).toEqual([]);
+  });
+
+  it('stop() also ends what a shell command started (dash does not exec it): no process left holding the pipe', async () => {
+    const { got, sink } = collector();
+    const marker = `earshot-recorder-${process.pid}-${Date.now()}`;
+    // The loop runs in a subshell the shell waits for, as `arecord ... | sox ...` pipelines do.
+    const r = new RecorderSource({ command: `(while true; do head -c 3200 /dev/zero; sleep 0.1; done; echo ${marker}) ; true`, sampleRate: 16000, channels: 1, logger: silentLogger() });
+    r.start(sink);
+    await waitFor(() => got.samples > 0, 5000, 'audio');
+    const stopped = await Promise.race([r.stop().then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 4000))]);
+    expect(stopped).toBe(true);
+    const left = spawnSync('pgrep', ['-f', marker], { encoding: 'utf8' }).stdout.trim();
+    expect(left).toBe('');
   });
 });
 
