@@ -127,7 +127,8 @@ describe('requests and responses (fake broker)', () => {
     const text = fs.readFileSync(configFile, 'utf8');
     expect(text).toContain('maxBytesPerSec: 2000');
     expect(text.startsWith('# site config\n')).toBe(true); // comments kept
-    expect((fs.statSync(configFile).mode & 0o777).toString(8)).toBe('600');
+    // An existing file keeps its mode, without access for others (it was written 0644 above).
+    expect((fs.statSync(configFile).mode & 0o777).toString(8)).toBe('640');
 
     const restart = await send('config/set', { transaction: 's2', key: 'detection.threads', value: '2' }); // text read as on the command line
     expect(restart.body.data).toMatchObject({ value: 2, applied: false, restartRequired: true });
