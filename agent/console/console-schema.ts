@@ -1,16 +1,12 @@
 /**
- * The console's own SQLite schema, as numbered migrations (the shape of agent/store/sqlite-schema.ts:
- * each in one transaction with `PRAGMA user_version`; only ever appended, never edited once released).
+ * The console's own SQLite schema, as numbered migrations, applied by the same runner as the agent's
+ * store (agent/store/sqlite-migrate.ts: each in one transaction with `PRAGMA user_version`); only
+ * ever appended, never edited once released.
  */
 import type Database from 'better-sqlite3';
+import { applyMigrations, type Migration } from '../store/sqlite-migrate.js';
 
-export interface ConsoleMigration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
+export const CONSOLE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'alerts, reviews, devices, health history, clips',
@@ -78,21 +74,7 @@ export const CONSOLE_MIGRATIONS: readonly ConsoleMigration[] = [
   },
 ];
 
-export function consoleSchemaVersion(db: Database.Database): number {
-  return db.pragma('user_version', { simple: true }) as number;
-}
-
 /** Applies the migrations the file lacks; a newer file (a downgrade) is left as it is. */
 export function migrateConsole(db: Database.Database): number[] {
-  const applied: number[] = [];
-  const current = consoleSchemaVersion(db);
-  for (const m of CONSOLE_MIGRATIONS) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.exec(`PRAGMA user_version = ${m.version}`);
-    }).immediate();
-    applied.push(m.version);
-  }
-  return applied;
+  return applyMigrations(db, CONSOLE_MIGRATIONS);
 }

@@ -1,16 +1,11 @@
 /**
  * The SQLite schema as numbered migrations, applied in order inside one transaction each,
  * with `PRAGMA user_version` recording the last one applied (it is transactional, so a power
- * cut leaves either the old schema or the new). Migrations are only ever appended; a released
- * one is never edited.
+ * cut leaves either the old schema or the new; the runner is agent/store/sqlite-migrate.ts).
+ * Migrations are only ever appended; a released one is never edited.
  */
 import type Database from 'better-sqlite3';
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import { applyMigrations, userVersion, type Migration } from './sqlite-migrate.js';
 
 /**
  * Gives messages and events written before versions existed (or salvaged from such a file) their
@@ -134,25 +129,14 @@ export type TableName = (typeof TABLES_IN_DEPENDENCY_ORDER)[number];
 
 /** The schema version the file is at (0 for a new file). */
 export function schemaVersion(db: Database.Database): number {
-  return db.pragma('user_version', { simple: true }) as number;
+  return userVersion(db);
 }
 
 /**
- * Applies the migrations the database lacks. Returns the versions applied. A database newer
- * than this code (a downgrade) is left as it is: migrations only add, so the tables this code
- * uses are still there.
+ * Applies the migrations the database lacks (see applyMigrations). Returns the versions applied.
+ * A database newer than this code (a downgrade) is left as it is: migrations only add, so the
+ * tables this code uses are still there.
  */
 export function migrate(db: Database.Database): number[] {
-  const applied: number[] = [];
-  const current = schemaVersion(db);
-  for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      // user_version cannot be bound as a parameter; the value is a trusted integer.
-      db.exec(`PRAGMA user_version = ${m.version}`);
-    }).immediate();
-    applied.push(m.version);
-  }
-  return applied;
+  return applyMigrations(db, MIGRATIONS);
 }
