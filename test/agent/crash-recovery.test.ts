@@ -10,7 +10,6 @@
  * undelivered (`earshot events list --undelivered`). Before the fix an event open at the kill
  * stayed "open, alert pending" forever with no outbox row.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,15 +17,15 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EarshotEvent } from '../../agent/event.js';
 import type { StoredEvent } from '../../agent/store/types.js';
+import { installModel, modelEnv, startAgent, stop, writeAgentConfig } from '../helpers/agent-process.js';
 import { runEarshot } from '../helpers/cli.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { cliPath, devCorpusDir, repoRoot, sharedModelsDir } from '../helpers/paths.js';
+import { devCorpusDir, repoRoot } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const DEVICE = 'crash-rig';
 /** Kills, and how long after the "event opened" line each one comes (ms): varied, not timed. */
 const KILL_DELAYS_MS = [0, 300, 100, 700, 50, 1000, 200, 500];
-const env = { EARSHOT_MODEL_MIRROR: sharedModelsDir };
 const RECORDINGS = ['gunshot/belize_gunshot_552.wav', 'speech/librispeech_trainclean_32-21625-0000.flac', 'gunshot/us8k_122690-6-0-0.wav'];
 
 let dir: string;
@@ -81,39 +80,14 @@ beforeAll(async () => {
   broker = await startMosquitto();
   config = path.join(dir, 'config.yaml');
   const standIn = writeStandIn(path.join(dir, 'runs'));
-  fs.writeFileSync(
-    config,
-    [
-      `device:\n  id: ${DEVICE}`,
-      `storage:\n  dataDir: ${path.join(dir, 'data')}\n  clipFormat: wav`,
-      `audio:\n  source: alsa\n  sampleRate: 32000\n  recorderCommand: ${JSON.stringify(`${process.execPath} ${standIn}`)}`,
-      `mqtt:\n  url: ${broker.url}\n  reconnectMinSec: 0.2\n  reconnectMaxSec: 1`,
-      `log:\n  format: json\n  level: info`,
-      '',
-    ].join('\n'),
-  );
-  const r = runEarshot(['-c', config, 'models', 'install'], { env });
-  expect(r.code, r.stderr).toBe(0);
+  writeAgentConfig(config, { device: DEVICE, dataDir: path.join(dir, 'data'), audio: { recorderCommand: `${process.execPath} ${standIn}` }, brokerUrl: broker.url });
+  installModel(config);
 }, 60_000);
 
 afterAll(async () => {
   await broker?.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-interface Run {
-  child: ChildProcess;
-  log: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startAgent(): Run {
-  let stderr = '';
-  const child = spawn(process.execPath, [cliPath, '-c', config, 'run'], { env: { ...process.env, ...env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, log: () => stderr, exited };
-}
 
 const count = (log: string, msg: string) => log.split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
 
@@ -134,7 +108,7 @@ describe('earshot run killed repeatedly mid-stream', () => {
 
     const logs: string[] = [];
     for (const delay of KILL_DELAYS_MS) {
-      const run = startAgent();
+      const run = startAgent(config);
       try {
         await waitFor(() => count(run.log(), 'event opened') >= 1, 30_000, 'an "event opened" line');
       } catch (err) {
@@ -148,21 +122,20 @@ describe('earshot run killed repeatedly mid-stream', () => {
     }
 
     // A last run, stopped cleanly: it closes what it has open and what the kills left.
-    const last = startAgent();
+    const last = startAgent(config);
     await waitFor(() => count(last.log(), 'event closed') >= 1, 30_000, 'an "event closed" line in the last run').catch((err: Error) => {
       last.child.kill('SIGKILL');
       throw new Error(`${err.message}\n${last.log()}`, { cause: err });
     });
-    last.child.kill('SIGTERM');
-    expect((await last.exited).code, last.log()).toBe(0);
+    expect((await stop(last, 60_000)).code, last.log()).toBe(0);
     logs.push(last.log());
 
     // What the clean stop queued after the link closed goes now.
-    const drained = runEarshot(['-c', config, 'sync', 'now', '--timeout', '10'], { env });
+    const drained = runEarshot(['-c', config, 'sync', 'now', '--timeout', '10'], { env: modelEnv });
     expect(drained.code, drained.stderr).toBe(0);
     expect(drained.stdout).toMatch(/the outbox is empty/);
 
-    const list = runEarshot(['-c', config, 'events', 'list', '--json', '--limit', '10000'], { env });
+    const list = runEarshot(['-c', config, 'events', 'list', '--json', '--limit', '10000'], { env: modelEnv });
     expect(list.code, list.stderr).toBe(0);
     const stored = JSON.parse(list.stdout) as StoredEvent[];
     expect(stored.length).toBeGreaterThanOrEqual(KILL_DELAYS_MS.length);
@@ -183,7 +156,7 @@ describe('earshot run killed repeatedly mid-stream', () => {
     const recovered = logs.flatMap((l) => l.split('\n')).filter((l) => l.includes('"msg":"closed events a dead process left open"'));
     expect(recovered.length, logs.join('\n---\n').slice(-4000)).toBeGreaterThan(0);
 
-    const undelivered = runEarshot(['-c', config, 'events', 'list', '--undelivered', '--json'], { env });
+    const undelivered = runEarshot(['-c', config, 'events', 'list', '--undelivered', '--json'], { env: modelEnv });
     expect(undelivered.code, undelivered.stderr).toBe(0);
     expect(JSON.parse(undelivered.stdout)).toEqual([]);
   }, 120_000);

@@ -4,7 +4,6 @@
  * and a subscriber. Events arrive on the broker; the recorder's deaths show as gaps in health and
  * capture resumes; SIGTERM exits 0 (each stop step is bounded: test/agent/component.test.ts); every detection is in the database and on the broker.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,16 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EarshotEvent } from '../../agent/event.js';
 import { openEventReader } from '../../agent/store/event-reader.js';
 import { databasePath } from '../../agent/store/limits.js';
+import { installModel, modelEnv, startAgent, stop, writeAgentConfig } from '../helpers/agent-process.js';
 import { runEarshot } from '../helpers/cli.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
-import { cliPath, devCorpusDir, repoRoot, sharedModelsDir } from '../helpers/paths.js';
+import { devCorpusDir, repoRoot } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const DEVICE = 'run-rig';
 let dir: string;
 let config: string;
 let broker: Mosquitto;
-const env = { EARSHOT_MODEL_MIRROR: sharedModelsDir };
 
 /** The stand-in recorder: decodes a dev recording, writes it as s16le at 32 kHz to stdout, exits 3. */
 function writeStandIn(file: string, runs: string): string {
@@ -47,20 +46,8 @@ beforeAll(async () => {
   config = path.join(dir, 'config.yaml');
   const runs = path.join(dir, 'runs');
   const standIn = writeStandIn(path.join(devCorpusDir, 'gunshot/belize_gunshot_552.wav'), runs);
-  fs.writeFileSync(
-    config,
-    [
-      `device:\n  id: ${DEVICE}`,
-      `storage:\n  dataDir: ${path.join(dir, 'data')}\n  clipFormat: wav`,
-      `audio:\n  source: alsa\n  sampleRate: 32000\n  recorderCommand: ${JSON.stringify(`${process.execPath} ${standIn}`)}`,
-      `mqtt:\n  url: ${broker.url}\n  reconnectMinSec: 0.2\n  reconnectMaxSec: 1`,
-      `health:\n  intervalSec: 10`,
-      `log:\n  format: json\n  level: info`,
-      '',
-    ].join('\n'),
-  );
-  const r = runEarshot(['-c', config, 'models', 'install'], { env });
-  expect(r.code, r.stderr).toBe(0);
+  writeAgentConfig(config, { device: DEVICE, dataDir: path.join(dir, 'data'), audio: { recorderCommand: `${process.execPath} ${standIn}` }, brokerUrl: broker.url, healthIntervalSec: 10 });
+  installModel(config);
 }, 60_000);
 
 afterAll(async () => {
@@ -93,10 +80,7 @@ describe('earshot run with a stand-in recorder and Mosquitto', () => {
       } else if (topic.endsWith('/status')) statuses.push((JSON.parse(payload.toString()) as { state: string }).state);
     });
 
-    let stderr = '';
-    const child: ChildProcess = spawn(process.execPath, [cliPath, '-c', config, 'run'], { env: { ...process.env, ...env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const agent = startAgent(config);
     const runs = () => (fs.existsSync(path.join(dir, 'runs')) ? fs.readFileSync(path.join(dir, 'runs'), 'utf8').trim().split('\n').length : 0);
     const gunshots = () => [...received.values()].filter((e) => e.label === 'gunshot').length;
     const outboxDrained = () => {
@@ -109,28 +93,27 @@ describe('earshot run with a stand-in recorder and Mosquitto', () => {
     };
     try {
       // The recorder dies after each pass; it is restarted (1 s, 2 s backoff) and each pass has a shot.
-      await waitOrShow('three recorder runs and two gunshot events on the broker', () => runs() >= 3 && gunshots() >= 2, 40_000, () => stderr + broker.log());
-      await waitOrShow('the online status', () => statuses.includes('online'), 5_000, () => stderr);
+      await waitOrShow('three recorder runs and two gunshot events on the broker', () => runs() >= 3 && gunshots() >= 2, 40_000, () => agent.log() + broker.log());
+      await waitOrShow('the online status', () => statuses.includes('online'), 5_000, agent.log);
     } catch (err) {
-      child.kill('SIGKILL');
+      agent.child.kill('SIGKILL');
       throw err;
     }
     // Let every alert enqueued so far reach the broker, then stop.
-    await waitOrShow('the outbox to drain', outboxDrained, 10_000, () => stderr);
-    child.kill('SIGTERM');
-    const code = await exited;
-    await waitOrShow('the offline status', () => statuses.at(-1) === 'offline', 3_000, () => stderr);
+    await waitOrShow('the outbox to drain', outboxDrained, 10_000, agent.log);
+    const { code } = await stop(agent, 60_000);
+    await waitOrShow('the offline status', () => statuses.at(-1) === 'offline', 3_000, agent.log);
     sub.end(true);
 
-    expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(/"msg":"audio is back"/);
+    expect(code, agent.log()).toBe(0);
+    expect(agent.log()).toMatch(/"msg":"audio is back"/);
 
-    const status = runEarshot(['-c', config, 'status'], { env });
+    const status = runEarshot(['-c', config, 'status'], { env: modelEnv });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^agent +not running \(last stopped/m);
     expect(status.stdout).toMatch(/^gaps +[2-9]\d*; last .* recorder exited \(code 3\)/m);
     expect(status.stdout).toMatch(/gunshot 0\.\d\d closed, alert delivered/);
-    const list = runEarshot(['-c', config, 'events', 'list', '--json', '--limit', '1000'], { env });
+    const list = runEarshot(['-c', config, 'events', 'list', '--json', '--limit', '1000'], { env: modelEnv });
     expect(list.code, list.stderr).toBe(0);
     const stored = (JSON.parse(list.stdout) as { event: EarshotEvent }[]).map((s) => s.event);
     const db = new Database(databasePath({ dataDir: path.join(dir, 'data') }), { readonly: true, fileMustExist: true });

@@ -10,7 +10,6 @@
  * stopped the page keeps the last state under an offline banner. A screenshot of the page goes
  * to build/console.png.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,10 +20,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../dsp/wav.js';
 import { encodeWavInt16Mono } from '../../dsp/wav-encode.js';
 import { float32ToInt16 } from '../../dsp/pcm.js';
+import { installModel, modelEnv, spawnEarshot, startAgent, stop, writeAgentConfig, type EarshotProcess } from '../helpers/agent-process.js';
 import { launchBrowser, watchPage, type PageWatch } from '../helpers/browser.js';
 import { runEarshot } from '../helpers/cli.js';
 import { freePort, startMosquitto, waitForPort, type Mosquitto } from '../helpers/mosquitto.js';
-import { cliPath, devCorpusDir, repoRoot, sharedModelsDir } from '../helpers/paths.js';
+import { devCorpusDir, repoRoot } from '../helpers/paths.js';
 
 const DEVICE = 'ranger-rig';
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -32,7 +32,6 @@ const HOSTILE_LABEL = '<script>window.__pwned = 1</script>';
 /** A stand-in device (published to the broker by the test) that is offline when its clip is asked for. */
 const SLEEPY = 'sleepy-rig';
 const SCREENSHOT = path.join(repoRoot, 'build', 'console.png');
-const env = { EARSHOT_MODEL_MIRROR: sharedModelsDir };
 
 let dir: string;
 let broker: Mosquitto;
@@ -40,9 +39,9 @@ let agentConfig: string;
 let consoleConfig: string;
 let consoleData: string;
 let consoleUrl: string;
-let agent: Proc | undefined;
-let consoleProc: Proc | undefined;
-let deviceConsole: Proc | undefined;
+let agent: EarshotProcess | undefined;
+let consoleProc: EarshotProcess | undefined;
+let deviceConsole: EarshotProcess | undefined;
 let browser: Browser;
 let page: Page;
 let watch: PageWatch;
@@ -62,32 +61,6 @@ interface Media {
 }
 interface Doc {
   document: { querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }> & Iterable<{ textContent: string | null }> };
-}
-
-interface Proc {
-  child: ChildProcess;
-  log: () => string;
-  exited: Promise<number | null>;
-}
-
-/** The compiled CLI as a long-running child, with a clean EARSHOT_* environment (as runEarshot). */
-function spawnEarshot(args: string[]): Proc {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EARSHOT_')) clean[k] = v;
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...clean, ...env, NOTIFY_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, log: () => out, exited };
-}
-
-async function stop(p: Proc | undefined): Promise<void> {
-  if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-  await p.exited;
-  clearTimeout(t);
 }
 
 /** What the processes said, for a failure message. */
@@ -127,22 +100,18 @@ beforeAll(async () => {
   const recording = path.join(dir, 'shot.wav');
   writeRecording(recording);
   agentConfig = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(
-    agentConfig,
-    [
-      `device:\n  id: ${DEVICE}\n  location:\n    lat: -17.25\n    lon: -88.77`,
-      `storage:\n  dataDir: ${path.join(dir, 'agent-data')}\n  clipFormat: wav`,
-      // As fast as the model goes: the event and its clip are ready within seconds; the agent then
-      // stays up (capture interrupted, broker link kept) to answer the console's clip requests.
-      `audio:\n  source: file\n  file: ${JSON.stringify(recording)}\n  realtime: false\n  loop: false`,
-      `mqtt:\n  url: ${broker.url}\n  reconnectMinSec: 0.2\n  reconnectMaxSec: 1`,
-      `health:\n  intervalSec: 10`,
-      `log:\n  format: json\n  level: info`,
-      '',
-    ].join('\n'),
-  );
-  const r = runEarshot(['-c', agentConfig, 'models', 'install'], { env });
-  expect(r.code, r.stderr).toBe(0);
+  // The recording replayed as fast as the model goes: the event and its clip are ready within
+  // seconds; the agent then stays up (capture interrupted, broker link kept) to answer the
+  // console's clip requests.
+  writeAgentConfig(agentConfig, {
+    device: DEVICE,
+    location: { lat: -17.25, lon: -88.77 },
+    dataDir: path.join(dir, 'agent-data'),
+    audio: { file: recording },
+    brokerUrl: broker.url,
+    healthIntervalSec: 10,
+  });
+  installModel(agentConfig);
 
   consoleData = path.join(dir, 'console');
   consoleConfig = path.join(dir, 'console.yaml');
@@ -152,7 +121,7 @@ beforeAll(async () => {
   consoleProc = spawnEarshot(['-c', consoleConfig, 'console', '--url', broker.url, '--listen', `127.0.0.1:${port}`, '--data', consoleData]);
   await Promise.race([
     waitForPort(port, 30_000),
-    consoleProc.exited.then((code) => Promise.reject(new Error(`earshot console exited (code ${code}) before listening${logs()}`))),
+    consoleProc.exited.then(({ code }) => Promise.reject(new Error(`earshot console exited (code ${code}) before listening${logs()}`))),
   ]);
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -179,7 +148,7 @@ describe('the console page in Chromium, against a real agent, broker and console
     await see('the page connected to a connected console', () => page.locator('#link .pill.online', { hasText: 'broker connected' }).waitFor({ timeout: 15_000 }));
     // Marks this document: a reload would lose it.
     await page.evaluate(() => ((globalThis as unknown as { pageMark: number }).pageMark = 1));
-    agent = spawnEarshot(['-c', agentConfig, 'run']);
+    agent = startAgent(agentConfig);
 
     await see('the gunshot in the feed', () => gunshotRow().first().waitFor({ timeout: 45_000 }));
     expect(await page.evaluate(() => (globalThis as unknown as { pageMark?: number }).pageMark)).toBe(1);
@@ -249,7 +218,7 @@ describe('the console page in Chromium, against a real agent, broker and console
     // The exported clip is the clip the device kept (same bytes: its sha256 is in the alert).
     const alert = (await (await page.request.get(`${consoleUrl}api/alerts/${id}`)).json()) as { clip: { sha256: string } };
     const out = path.join(dir, 'reviews');
-    const r = runEarshot(['-c', consoleConfig, 'console', 'export-reviews', out, '--data', consoleData], { env });
+    const r = runEarshot(['-c', consoleConfig, 'console', 'export-reviews', out, '--data', consoleData], { env: modelEnv });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     // Confirmed clips go under their label (in a folder per device: API.md).
     const files = fs.readdirSync(path.join(out, 'gunshot'), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
@@ -370,7 +339,7 @@ describe('the console page in Chromium, against a real agent, broker and console
     deviceConsole = spawnEarshot(['-c', agentConfig, 'console', '--device', '--listen', `127.0.0.1:${port}`]);
     await Promise.race([
       waitForPort(port, 30_000),
-      deviceConsole.exited.then((code) => Promise.reject(new Error(`earshot console --device exited (code ${code}) before listening${logs()}`))),
+      deviceConsole.exited.then(({ code }) => Promise.reject(new Error(`earshot console --device exited (code ${code}) before listening${logs()}`))),
     ]);
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     const phoneWatch = watchPage(phone);
