@@ -3,7 +3,6 @@
  * made by the real parts: a dev gunshot recording at the model rate written as a FLAC clip by the
  * agent's ClipWriter, attached to an event in the real SQLite store.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,21 +13,9 @@ import { renderSpectrogramImage } from '../../agent/render/spectrogram-png.js';
 import { ClipWriter } from '../../agent/store/clip-writer.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import { DETECTION_RESAMPLING, resample } from '../../dsp/resample.js';
+import { runEarshotAsync } from '../helpers/cli.js';
 import { cliPath, devCorpusDir } from '../helpers/paths.js';
 import { T0, makeEvent } from '../store/helpers.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function earshot(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EARSHOT_')));
-    execFile(process.execPath, [cliPath, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
 
 const RATE = 32000;
 
@@ -78,7 +65,7 @@ describe('earshot events spectrogram', () => {
 
   it('writes the PNG of a stored FLAC clip: the requested size, the very pixels of the renderer with the event marked at its pre-roll', async () => {
     const file = path.join(out, 'shot.png');
-    const r = await earshot(['-c', config, 'events', 'spectrogram', String(withClip.seq), '--out', file, '--width', '640', '--height', '240']);
+    const r = await runEarshotAsync(['-c', config, 'events', 'spectrogram', String(withClip.seq), '--out', file, '--width', '640', '--height', '240']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`wrote ${file} (640×240 PNG of 4.0 s, gunshot from 2.0 to 3.5 s)\n`);
     const png = PNG.sync.read(fs.readFileSync(file));
@@ -90,7 +77,7 @@ describe('earshot events spectrogram', () => {
   it('replaces an existing --out atomically (no temp file left); the default size is 800 × 300', async () => {
     const file = path.join(out, 'again.png');
     fs.writeFileSync(file, 'an older file');
-    const r = await earshot(['-c', config, 'events', 'spectrogram', withClip.id, '--out', file]);
+    const r = await runEarshotAsync(['-c', config, 'events', 'spectrogram', withClip.id, '--out', file]);
     expect(r.code, r.stderr).toBe(0);
     const png = PNG.sync.read(fs.readFileSync(file));
     expect([png.width, png.height]).toEqual([800, 300]);
@@ -99,10 +86,10 @@ describe('earshot events spectrogram', () => {
 
   it('an unknown event is 66, an event without a clip 66 saying so, a bad size 2, a missing folder 2; nothing is written', async () => {
     const [unknown, noClip, badSize, noFolder] = await Promise.all([
-      earshot(['-c', config, 'events', 'spectrogram', '0190aaaa-0000-7000-8000-000000000000', '--out', path.join(out, 'u.png')]),
-      earshot(['-c', config, 'events', 'spectrogram', withoutClip, '--out', path.join(out, 'n.png')]),
-      earshot(['-c', config, 'events', 'spectrogram', withClip.id, '--out', path.join(out, 'b.png'), '--width', '12']),
-      earshot(['-c', config, 'events', 'spectrogram', withClip.id, '--out', path.join(dir, 'nowhere', 'x.png')]),
+      runEarshotAsync(['-c', config, 'events', 'spectrogram', '0190aaaa-0000-7000-8000-000000000000', '--out', path.join(out, 'u.png')]),
+      runEarshotAsync(['-c', config, 'events', 'spectrogram', withoutClip, '--out', path.join(out, 'n.png')]),
+      runEarshotAsync(['-c', config, 'events', 'spectrogram', withClip.id, '--out', path.join(out, 'b.png'), '--width', '12']),
+      runEarshotAsync(['-c', config, 'events', 'spectrogram', withClip.id, '--out', path.join(dir, 'nowhere', 'x.png')]),
     ]);
     expect(unknown.code, unknown.stderr).toBe(66);
     expect(unknown.stderr).toContain('0190aaaa-0000-7000-8000-000000000000: no such event');

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +11,8 @@ import { openInstalledModel } from '../../models/installed.js';
 import { MARKER_FILE, ModelInstaller, modelDir, parseMirrorList } from '../../models/installer.js';
 import { getManifest } from '../../models/registry.js';
 import { requireInstalledModel } from '../../agent/cli/models-commands.js';
-import { cliPath, sharedModelsDir } from '../helpers/paths.js';
+import { runEarshotAsync } from '../helpers/cli.js';
+import { sharedModelsDir } from '../helpers/paths.js';
 import { fakeFiles, fakeManifest, sha256, writeMirror } from './fake-model.js';
 
 let tmp: string;
@@ -521,35 +522,20 @@ describe('install --from a folder or an archive (USB stick)', () => {
   });
 });
 
-/** The built CLI, spawned without blocking this process (the HTTP server lives here). */
-function earshotAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EARSHOT_')) clean[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 describe('earshot models install (built CLI)', () => {
   it('downloads with EARSHOT_MODEL_URL; a 404 exits 69 naming the URL; --from a missing path exits 66', async () => {
     server = await serveModels();
     const env = { EARSHOT_STORAGE_DATA_DIR: dataDir, EARSHOT_MODEL_URL: server.base };
-    const ok = await earshotAsync(['models', 'install'], env);
+    const ok = await runEarshotAsync(['models', 'install'], { env });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`mn04_as.onnx.data: downloaded from ${server.base}/${MN04}/mn04_as.onnx.data, sha256 ok`);
-    expect((await earshotAsync(['models', 'verify'], env)).code).toBe(0);
+    expect((await runEarshotAsync(['models', 'verify'], { env })).code).toBe(0);
 
-    const gone = await earshotAsync(['models', 'install'], { EARSHOT_STORAGE_DATA_DIR: path.join(tmp, 'd2'), EARSHOT_MODEL_URL: `${server.base}/v0` });
+    const gone = await runEarshotAsync(['models', 'install'], { env: { EARSHOT_STORAGE_DATA_DIR: path.join(tmp, 'd2'), EARSHOT_MODEL_URL: `${server.base}/v0` } });
     expect(gone.code).toBe(69);
     expect(gone.stderr).toContain(`${server.base}/v0/${MN04}/mn04_as.onnx failed: HTTP 404`);
 
-    const noStick = await earshotAsync(['models', 'install', '--from', path.join(tmp, 'usb')], { EARSHOT_STORAGE_DATA_DIR: path.join(tmp, 'd3') });
+    const noStick = await runEarshotAsync(['models', 'install', '--from', path.join(tmp, 'usb')], { env: { EARSHOT_STORAGE_DATA_DIR: path.join(tmp, 'd3') } });
     expect(noStick.code).toBe(66);
     expect(noStick.stderr).toContain(`${path.join(tmp, 'usb')}: not found`);
   });

@@ -1,5 +1,4 @@
 /** `earshot events list|show|export`, run as a user would: the compiled CLI against a database the test fills. */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,25 +6,9 @@ import type { EarshotEvent } from '../../agent/event.js';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import type { StoredEvent } from '../../agent/store/types.js';
 import { parseCsv } from '../helpers/parse-csv.js';
+import { runEarshotAsync } from '../helpers/cli.js';
 import { cliPath } from '../helpers/paths.js';
 import { EVENTS_TOPIC, T0, makeEvent, makeTempDir, removeTempDir } from './helpers.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function earshot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    // A clean environment: no EARSHOT_* from the caller leaks into the CLI.
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EARSHOT_')));
-    execFile(process.execPath, [cliPath, ...args], { env: { ...base, ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The header of both `events export --format csv` and `analyze --format csv`. */
 const EVENT_CSV_HEADER =
@@ -63,7 +46,7 @@ describe('earshot events', () => {
   afterAll(() => removeTempDir(dir));
 
   it('list --json: newest first, with store state', async () => {
-    const r = await earshot(['-c', config, 'events', 'list', '--json']);
+    const r = await runEarshotAsync(['-c', config, 'events', 'list', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as StoredEvent[];
     expect(rows.map((s) => s.event.seq)).toEqual([6, 5, 4, 3, 2, 1]);
@@ -73,7 +56,7 @@ describe('earshot events', () => {
 
   it('list filters: --label, --undelivered, --limit, --since (time and duration)', async () => {
     const seqs = async (...args: string[]) => {
-      const r = await earshot(['-c', config, 'events', 'list', '--json', ...args]);
+      const r = await runEarshotAsync(['-c', config, 'events', 'list', '--json', ...args]);
       expect(r.code, r.stderr).toBe(0);
       return (JSON.parse(r.stdout) as StoredEvent[]).map((s) => s.event.seq);
     };
@@ -89,7 +72,7 @@ describe('earshot events', () => {
   });
 
   it('list as a table', async () => {
-    const r = await earshot(['-c', config, 'events', 'list', '--limit', '3']);
+    const r = await runEarshotAsync(['-c', config, 'events', 'list', '--limit', '3']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^SEQ\s+START \(UTC\)\s+LABEL\s+CATEGORY\s+CONF\s+DUR\s+ALERT\s+CLIP\s+ID$/);
@@ -100,7 +83,7 @@ describe('earshot events', () => {
 
   it('rejects a bad --since or --limit with exit 2', async () => {
     const cases = [['--since', 'yesterday'], ['--since', '5'], ['--limit', '0'], ['--limit', 'ten']];
-    const runs = await Promise.all(cases.map((args) => earshot(['-c', config, 'events', 'list', ...args])));
+    const runs = await Promise.all(cases.map((args) => runEarshotAsync(['-c', config, 'events', 'list', ...args])));
     runs.forEach((r, i) => {
       expect(r.code, cases[i]!.join(' ')).toBe(2);
       expect(r.stderr).toContain(cases[i]![0]);
@@ -109,9 +92,9 @@ describe('earshot events', () => {
 
   it('an unknown --label is exit 2 with a "did you mean"; a known label without events is no error', async () => {
     const [list, exp, unseen] = await Promise.all([
-      earshot(['-c', config, 'events', 'list', '--label', 'gunshott']),
-      earshot(['-c', config, 'events', 'export', '--label', 'gunshott']),
-      earshot(['-c', config, 'events', 'list', '--label', 'frog']),
+      runEarshotAsync(['-c', config, 'events', 'list', '--label', 'gunshott']),
+      runEarshotAsync(['-c', config, 'events', 'export', '--label', 'gunshott']),
+      runEarshotAsync(['-c', config, 'events', 'list', '--label', 'frog']),
     ]);
     for (const r of [list, exp]) {
       expect(r.code, r.stdout).toBe(2);
@@ -124,36 +107,36 @@ describe('earshot events', () => {
 
   it('show by id, id prefix and seq; unknown is exit 66', async () => {
     const gun = events[0]!;
-    const byId = await earshot(['-c', config, 'events', 'show', gun.id]);
+    const byId = await runEarshotAsync(['-c', config, 'events', 'show', gun.id]);
     expect(byId.code, byId.stderr).toBe(0);
     expect(byId.stdout).toContain(`id:           ${gun.id}`);
     expect(byId.stdout).toContain('label:        gunshot (threat)');
     expect(byId.stdout).toMatch(/alert:\s+delivered at /);
     expect(byId.stdout).toMatch(/clip:\s+.*c0\.flac \(flac, 6\.0s, 4321 bytes, FILE MISSING\)/);
-    const bySeq = await earshot(['-c', config, 'events', 'show', '1', '--json']);
+    const bySeq = await runEarshotAsync(['-c', config, 'events', 'show', '1', '--json']);
     expect((JSON.parse(bySeq.stdout) as StoredEvent).event).toEqual(gun);
     const last = events[5]!;
-    const byPrefix = await earshot(['-c', config, 'events', 'show', last.id.slice(0, 20), '--json']);
+    const byPrefix = await runEarshotAsync(['-c', config, 'events', 'show', last.id.slice(0, 20), '--json']);
     expect((JSON.parse(byPrefix.stdout) as StoredEvent).event.id).toBe(last.id);
-    const missing = await earshot(['-c', config, 'events', 'show', 'ffffffff-0000']);
+    const missing = await runEarshotAsync(['-c', config, 'events', 'show', 'ffffffff-0000']);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toMatch(/no such event/);
   });
 
   it('export --format json: one contract event per line, oldest first', async () => {
-    const r = await earshot(['-c', config, 'events', 'export', '--format', 'json']);
+    const r = await runEarshotAsync(['-c', config, 'events', 'export', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l))).toEqual(events);
     for (const l of lines) for (const key of Object.keys(JSON.parse(l) as object)) expect(CONTRACT_KEYS.has(key), key).toBe(true);
     // Byte for byte what the alert payload carries.
     expect(lines[1]).toBe(JSON.stringify(events[1]));
-    const since = await earshot(['-c', config, 'events', 'export', '--since', new Date(T0 + 4 * 60_000).toISOString()]);
+    const since = await runEarshotAsync(['-c', config, 'events', 'export', '--since', new Date(T0 + 4 * 60_000).toISOString()]);
     expect(since.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as EarshotEvent).seq)).toEqual([5, 6]);
   });
 
   it('export --format csv: the event CSV header; fields round-trip through an RFC 4180 parse', async () => {
-    const r = await earshot(['-c', config, 'events', 'export', '--format', 'csv']);
+    const r = await runEarshotAsync(['-c', config, 'events', 'export', '--format', 'csv']);
     expect(r.code, r.stderr).toBe(0);
     const { header, rows } = parseCsv(r.stdout);
     expect(header.join(',')).toBe(EVENT_CSV_HEADER);
@@ -178,7 +161,7 @@ describe('earshot events', () => {
     expect(JSON.parse(rows[0]!.modelLabels!)).toEqual(events[0]!.modelLabels);
     // modelLabels holds a comma and quotes: quoted, quotes doubled.
     expect(r.stdout.split('\n')[1]).toContain('"[{""label"":""Gunshot, gunfire"",""score"":0.81}]"');
-    const bad = await earshot(['-c', config, 'events', 'export', '--format', 'xml']);
+    const bad = await runEarshotAsync(['-c', config, 'events', 'export', '--format', 'xml']);
     expect(bad.code).toBe(2);
   });
 
@@ -195,7 +178,7 @@ describe('earshot events', () => {
       const e = store.putEvent(makeEvent({ label }));
       store.attachClip(e.id, { path: clipPath, format: 'flac', durationMs: 6000, sha256: 'cd'.repeat(32), bytes: 10 });
       store.close();
-      const r = await earshot(['-c', otherConfig, 'events', 'export', '--format', 'csv']);
+      const r = await runEarshotAsync(['-c', otherConfig, 'events', 'export', '--format', 'csv']);
       expect(r.code, r.stderr).toBe(0);
       const { rows } = parseCsv(r.stdout);
       expect(rows).toHaveLength(1);
@@ -210,7 +193,7 @@ describe('earshot events', () => {
     store.open();
     try {
       const added = store.putEvent(makeEvent({ startMs: T0 + 3_600_000, label: 'rain' }));
-      const r = await earshot(['-c', config, 'events', 'show', String(added.seq), '--json']);
+      const r = await runEarshotAsync(['-c', config, 'events', 'show', String(added.seq), '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect((JSON.parse(r.stdout) as StoredEvent).event.label).toBe('rain');
     } finally {
@@ -223,13 +206,13 @@ describe('earshot events', () => {
     const emptyData = path.join(dir, 'nothing-here');
     fs.writeFileSync(emptyConfig, `storage:\n  dataDir: ${JSON.stringify(emptyData)}\n`);
     const subs = [['list'], ['show', '1'], ['export']];
-    const runs = await Promise.all(subs.map((sub) => earshot(['-c', emptyConfig, 'events', ...sub])));
+    const runs = await Promise.all(subs.map((sub) => runEarshotAsync(['-c', emptyConfig, 'events', ...sub])));
     runs.forEach((r, i) => {
       expect(r.code, subs[i]!.join(' ')).toBe(66);
       expect(r.stderr).toContain(`the agent has not stored anything yet at ${path.join(emptyData, 'events.db')}`);
     });
     // The configuration can also come from the environment.
-    const viaEnv = await earshot(['events', 'list'], { EARSHOT_STORAGE_DATA_DIR: emptyData, EARSHOT_CONFIG: emptyConfig });
+    const viaEnv = await runEarshotAsync(['events', 'list'], { env: { EARSHOT_STORAGE_DATA_DIR: emptyData, EARSHOT_CONFIG: emptyConfig } });
     expect(viaEnv.code).toBe(66);
   });
 });

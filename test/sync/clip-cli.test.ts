@@ -5,7 +5,6 @@
  * Errors: unknown event 66, damaged clip 65, a transfer that does not match its sha256 65, no device
  * answering 69, a device whose retained status says offline 69.
  */
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,22 +12,10 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../agent/store/sqlite-store.js';
 import { SyncService } from '../../agent/sync/sync-service.js';
+import { runEarshotAsync } from '../helpers/cli.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { cliPath } from '../helpers/paths.js';
 import { DEVICE, PREFIX, makeEvent, tempDir, testConfig, waitFor } from './helpers.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function earshot(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EARSHOT_')));
-    execFile(process.execPath, [cliPath, ...args], { env }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
 
 describe('earshot events clip', () => {
   let broker: Mosquitto;
@@ -88,7 +75,7 @@ describe('earshot events clip', () => {
 
   it('fetches a clip from a device over MQTT (--url), reassembling the chunks, checked by sha256', async () => {
     const file = path.join(out, 'remote.flac');
-    const r = await earshot(['events', 'clip', withClip.id, '--device', DEVICE, '--url', broker.url, '--prefix', PREFIX, '--out', file]);
+    const r = await runEarshotAsync(['events', 'clip', withClip.id, '--device', DEVICE, '--url', broker.url, '--prefix', PREFIX, '--out', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readFileSync(file).equals(clipBytes)).toBe(true);
     expect(r.stdout).toBe(`wrote ${file} (flac, 6.0 s, 100000 bytes in 4 chunks, sha256 ok, from device ${DEVICE} via ${broker.url})\n`);
@@ -97,8 +84,8 @@ describe('earshot events clip', () => {
 
   it('from the device: an unknown event is 66, a damaged clip file 65 (the configured broker)', async () => {
     // One after the other: a device serves one clip/get at a time (another meanwhile is request.busy, 69).
-    const unknown = await earshot(['-c', operatorConfig, 'events', 'clip', '0190aaaa-0000-7000-8000-000000000000', '--device', DEVICE, '--out', path.join(out, 'x.flac')]);
-    const damaged = await earshot(['-c', operatorConfig, 'events', 'clip', damagedId, '--device', DEVICE, '--out', path.join(out, 'y.flac')]);
+    const unknown = await runEarshotAsync(['-c', operatorConfig, 'events', 'clip', '0190aaaa-0000-7000-8000-000000000000', '--device', DEVICE, '--out', path.join(out, 'x.flac')]);
+    const damaged = await runEarshotAsync(['-c', operatorConfig, 'events', 'clip', damagedId, '--device', DEVICE, '--out', path.join(out, 'y.flac')]);
     expect(unknown.code, unknown.stderr).toBe(66);
     expect(unknown.stderr).toContain(`earshot: device ${DEVICE}: no event with id 0190aaaa-0000-7000-8000-000000000000`);
     expect(damaged.code, damaged.stderr).toBe(65);
@@ -119,7 +106,7 @@ describe('earshot events clip', () => {
         respond({ part: 'end', id: 'e', chunks: 1, bytes: 4, sha256: 'ab'.repeat(32) });
       });
       const file = path.join(out, 'liar.wav');
-      const r = await earshot(['-c', operatorConfig, 'events', 'clip', 'e', '--device', 'liar', '--out', file]);
+      const r = await runEarshotAsync(['-c', operatorConfig, 'events', 'clip', 'e', '--device', 'liar', '--out', file]);
       expect(r.code, r.stderr).toBe(65);
       expect(r.stderr).toMatch(/clip of event e: sha256 [0-9a-f]{64} of what arrived does not match the device's abab/);
       expect(fs.existsSync(file)).toBe(false);
@@ -129,7 +116,7 @@ describe('earshot events clip', () => {
   });
 
   it('no device answering is 69, naming the device', async () => {
-    const r = await earshot(['-c', operatorConfig, 'events', 'clip', withClip.id, '--device', 'nobody', '--timeout', '1', '--out', path.join(out, 'z.flac')]);
+    const r = await runEarshotAsync(['-c', operatorConfig, 'events', 'clip', withClip.id, '--device', 'nobody', '--timeout', '1', '--out', path.join(out, 'z.flac')]);
     expect(r.code, r.stderr).toBe(69);
     expect(r.stderr).toContain('earshot: device nobody did not answer clip/get within 1 s');
   });
@@ -137,9 +124,9 @@ describe('earshot events clip', () => {
   it('locally: the clip file of an event in this data folder (by seq), without a broker; an unknown one is 66 with a hint', async () => {
     const file = path.join(out, 'local.flac');
     const [ok, unknown, noFolder] = await Promise.all([
-      earshot(['-c', deviceConfig, 'events', 'clip', String(withClip.seq), '--out', file]),
-      earshot(['-c', deviceConfig, 'events', 'clip', '0190aaaa-0000', '--out', file]),
-      earshot(['-c', deviceConfig, 'events', 'clip', String(withClip.seq), '--out', path.join(out, 'nope', 'c.flac')]),
+      runEarshotAsync(['-c', deviceConfig, 'events', 'clip', String(withClip.seq), '--out', file]),
+      runEarshotAsync(['-c', deviceConfig, 'events', 'clip', '0190aaaa-0000', '--out', file]),
+      runEarshotAsync(['-c', deviceConfig, 'events', 'clip', String(withClip.seq), '--out', path.join(out, 'nope', 'c.flac')]),
     ]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(fs.readFileSync(file).equals(clipBytes)).toBe(true);
@@ -153,7 +140,7 @@ describe('earshot events clip', () => {
   // Last: stops the device.
   it('a device whose retained status says offline is 69 at once', async () => {
     await sync.stop();
-    const r = await earshot(['-c', operatorConfig, 'events', 'clip', withClip.id, '--device', DEVICE, '--timeout', '60', '--out', path.join(out, 'off.flac')]);
+    const r = await runEarshotAsync(['-c', operatorConfig, 'events', 'clip', withClip.id, '--device', DEVICE, '--timeout', '60', '--out', path.join(out, 'off.flac')]);
     expect(r.code, r.stderr).toBe(69);
     expect(r.stderr).toContain(`earshot: device ${DEVICE} is offline`);
   });
