@@ -106,31 +106,6 @@ describe('earshot sync / alerts CLI', () => {
     expect(gone.stdout).toMatch(/agent not running \(pid \d+ gone; it was connected at /);
   });
 
-  it('alerts tail prints each alert once (deduplicated by id) as JSON lines, then exits after --count', async () => {
-    const child = spawn(process.execPath, [cliPath, 'alerts', 'tail', '--url', broker.url, '--device', '+', '--json', '--count', '3'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    try {
-      await waitFor(() => stderr.includes('subscribed to earshot/+/events'), 10_000, 'the tail to subscribe');
-      const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
-      const events = [0, 1, 2].map((i) => ({ ...makeEvent(i), seq: i + 1 }));
-      for (const e of [events[0], events[0], events[1], { not: 'an event' }, events[0], events[2]]) {
-        await pub.publishAsync(`earshot/${DEVICE}/events`, JSON.stringify(e), { qos: 1 });
-      }
-      await pub.endAsync();
-      expect(await exited).toBe(0);
-      const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string });
-      expect(lines.map((l) => l.id)).toEqual(events.map((e) => e.id));
-      expect(stderr).toContain('skipped a message: earshot/guardian-07/events: event without an id');
-      expect(stderr).toMatch(/3 alerts, 0 updates, 2 duplicates or older revisions skipped/);
-    } finally {
-      child.kill();
-    }
-  });
-
   /** Runs `alerts tail` with `args`, publishes `payloads` once it has subscribed, and returns its output when it exits. */
   async function tail(args: string[], payloads: object[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const child = spawn(process.execPath, [cliPath, 'alerts', 'tail', '--url', broker.url, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -150,6 +125,16 @@ describe('earshot sync / alerts CLI', () => {
       child.kill();
     }
   }
+
+  it('alerts tail prints each alert once (deduplicated by id) as JSON lines, then exits after --count', async () => {
+    const events = [0, 1, 2].map((i) => ({ ...makeEvent(i), seq: i + 1 }));
+    const r = await tail(['--device', '+', '--json', '--count', '3'], [events[0], events[0], events[1], { not: 'an event' }, events[0], events[2]]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string });
+    expect(lines.map((l) => l.id)).toEqual(events.map((e) => e.id));
+    expect(r.stderr).toContain('skipped a message: earshot/guardian-07/events: event without an id');
+    expect(r.stderr).toMatch(/3 alerts, 0 updates, 2 duplicates or older revisions skipped/);
+  });
 
   /** An event as the device publishes it when it opens (rev 1) and again when it closes (rev 2). */
   function revisions(i: number) {
