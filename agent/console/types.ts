@@ -2,7 +2,7 @@
  * The console's API shapes (agent/console/API.md): what the page receives. Both modes (HQ, over
  * the console's own store; device, over the agent's data folder) produce exactly these.
  */
-import type { Category, ModelLabelScore } from '../event.js';
+import type { ClipRef, EarshotEvent } from '../event.js';
 
 export type Verdict = 'confirmed' | 'false_alarm';
 export const VERDICTS: readonly Verdict[] = ['confirmed', 'false_alarm'];
@@ -14,30 +14,19 @@ export interface Review {
   at: string;
 }
 
-/** A clip as the console describes it: never the device's file path. */
-export interface AlertClip {
-  format: 'flac' | 'wav';
-  durationMs: number;
-  sha256: string;
-}
+/** A clip as the console describes it: the contract's ClipRef, never the device's file path. */
+export type AlertClip = Omit<ClipRef, 'path'>;
 
-/** The event contract's fields (DESIGN.md) plus receivedAt and review. */
-export interface Alert {
-  id: string;
-  device: string;
-  label: string;
-  category: Category;
-  confidence: number;
-  start: string;
-  end: string;
-  rev: number;
-  state: 'open' | 'closed';
-  modelLabels: ModelLabelScore[];
-  seq?: number;
-  model?: { name: string; version: string; sha256: string };
-  location?: { lat: number; lon: number };
-  clockSynced?: boolean;
-  head?: { name: string; sha256: string };
+/**
+ * The event contract's fields (agent/event.ts, DESIGN.md) as the console shows them: `rev` and
+ * `state` always set (a payload without them reads as rev 1, closed: payloads.ts), `seq`, `model`
+ * and `clockSynced` optional (the console accepts payloads without them), the clip without its
+ * path; plus receivedAt and review.
+ */
+export interface Alert
+  extends Pick<EarshotEvent, 'id' | 'device' | 'label' | 'category' | 'confidence' | 'start' | 'end' | 'modelLabels' | 'location' | 'head'>,
+    Partial<Pick<EarshotEvent, 'seq' | 'model' | 'clockSynced'>>,
+    Required<Pick<EarshotEvent, 'rev' | 'state'>> {
   clip?: AlertClip;
   /** ISO time the console received this rev (device mode: when the agent stored the event). */
   receivedAt: string;
