@@ -16,7 +16,7 @@ import type { ListenAddress } from './listen-address.js';
 import { verifyPassword, type PasswordHash } from './password.js';
 import { SESSION_COOKIE, Sessions, cookieValue } from './sessions.js';
 import { SpectrogramCache } from './spectrograms.js';
-import { SseHub } from './sse.js';
+import { SseHub, type SseHubOptions } from './sse.js';
 import { readStaticFile } from './static-files.js';
 
 /** Largest POST body read (a review note is at most 2000 characters). */
@@ -33,6 +33,8 @@ export interface ConsoleServerOptions {
   timers?: Timers;
   sessions?: Sessions;
   heartbeatMs?: number;
+  /** The live stream's limits (sse.ts): the client buffer bound, the device-event interval. */
+  sse?: Pick<SseHubOptions, 'maxBufferedBytes' | 'coalesceMs'>;
 }
 
 export class ConsoleServer {
@@ -42,7 +44,8 @@ export class ConsoleServer {
   private sessions?: Sessions;
   private readonly forward = {
     alert: (a: BackendEvents['alert'][0]) => this.sse?.send('alert', a),
-    device: (d: BackendEvents['device'][0]) => this.sse?.send('device', d),
+    // A busy device would otherwise send its state with every event: once a second at most, the latest.
+    device: (d: BackendEvents['device'][0]) => this.sse?.sendLatest('device', d.device, d),
     broker: (b: BackendEvents['broker'][0]) => this.sse?.send('broker', { connected: b.connected }),
   };
 
@@ -63,7 +66,7 @@ export class ConsoleServer {
     if (this.server) return;
     const { opts } = this;
     this.sessions = opts.sessions ?? new Sessions();
-    this.sse = new SseHub(opts.timers ?? systemTimers, opts.heartbeatMs);
+    this.sse = new SseHub(opts.timers ?? systemTimers, { ...opts.sse, ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}) });
     this.routes = new ApiRoutes(opts.backend, new SpectrogramCache(), opts.logger);
     const server = http.createServer((req, res) => void this.handle(req, res));
     // A slow or idle client must not hold a socket for ever (the stream keeps itself alive with heartbeats).
