@@ -113,28 +113,43 @@ export class ConsoleStore {
   /** Stores an alert unless a rev at least as high is already there; returns what it was and the stored alert. */
   putAlert(alert: Alert): { arrival: Arrival; alert?: Alert } {
     const db = this.conn;
+    return db.transaction(() => this.storeAlert(alert)).immediate();
+  }
+
+  /**
+   * An event message: the alert (as putAlert) and the device's sign of life (as touchDevice) in one
+   * transaction, so each message is one commit.
+   */
+  putEvent(alert: Alert, nowMs: number): { arrival: Arrival; alert?: Alert; device: DeviceInfo } {
+    const db = this.conn;
     return db
       .transaction(() => {
-        const old = db.prepare('SELECT rev FROM alerts WHERE id = ?').pluck().get(alert.id) as number | undefined;
-        if (old !== undefined && alert.rev <= old) return { arrival: alert.rev === old ? 'duplicate' : 'stale' } as const;
-        const { review: _review, ...body } = alert;
-        db.prepare(
-          `INSERT INTO alerts (id, device, label, threat, start_ms, rev, received_ms, body) VALUES (@id, @device, @label, @threat, @start, @rev, @received, @body)
-           ON CONFLICT (id) DO UPDATE SET device = excluded.device, label = excluded.label, threat = excluded.threat, start_ms = excluded.start_ms,
-             rev = excluded.rev, received_ms = excluded.received_ms, body = excluded.body`,
-        ).run({
-          id: alert.id,
-          device: alert.device,
-          label: alert.label,
-          threat: alert.category === 'threat' ? 1 : 0,
-          start: Date.parse(alert.start),
-          rev: alert.rev,
-          received: Date.parse(alert.receivedAt),
-          body: JSON.stringify(body),
-        });
-        return { arrival: old === undefined ? 'new' : 'update', alert: this.getAlert(alert.id) } as const;
+        const stored = this.storeAlert(alert);
+        return { ...stored, device: this.storeTouch(alert.device, nowMs, alert.location) };
       })
       .immediate();
+  }
+
+  private storeAlert(alert: Alert): { arrival: Arrival; alert?: Alert } {
+    const db = this.conn;
+    const old = db.prepare('SELECT rev FROM alerts WHERE id = ?').pluck().get(alert.id) as number | undefined;
+    if (old !== undefined && alert.rev <= old) return { arrival: alert.rev === old ? 'duplicate' : 'stale' } as const;
+    const { review: _review, ...body } = alert;
+    db.prepare(
+      `INSERT INTO alerts (id, device, label, threat, start_ms, rev, received_ms, body) VALUES (@id, @device, @label, @threat, @start, @rev, @received, @body)
+       ON CONFLICT (id) DO UPDATE SET device = excluded.device, label = excluded.label, threat = excluded.threat, start_ms = excluded.start_ms,
+         rev = excluded.rev, received_ms = excluded.received_ms, body = excluded.body`,
+    ).run({
+      id: alert.id,
+      device: alert.device,
+      label: alert.label,
+      threat: alert.category === 'threat' ? 1 : 0,
+      start: Date.parse(alert.start),
+      rev: alert.rev,
+      received: Date.parse(alert.receivedAt),
+      body: JSON.stringify(body),
+    });
+    return { arrival: old === undefined ? 'new' : 'update', alert: this.getAlert(alert.id) } as const;
   }
 
   getAlert(id: string): Alert | undefined {
@@ -270,18 +285,18 @@ export class ConsoleStore {
 
   /** An event arrived from the device: it is alive now; its position, if it says. */
   touchDevice(device: string, nowMs: number, location?: { lat: number; lon: number }): DeviceInfo {
+    return this.conn.transaction(() => this.storeTouch(device, nowMs, location)).immediate();
+  }
+
+  private storeTouch(device: string, nowMs: number, location?: { lat: number; lon: number }): DeviceInfo {
     const db = this.conn;
-    return db
-      .transaction(() => {
-        this.ensureDevice(device);
-        db.prepare('UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), @now), location = coalesce(@location, location) WHERE device = @device').run({
-          device,
-          now: Math.floor(nowMs),
-          location: location ? JSON.stringify(location) : null,
-        });
-        return rowToDevice(this.deviceRow(device)!);
-      })
-      .immediate();
+    this.ensureDevice(device);
+    db.prepare('UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), @now), location = coalesce(@location, location) WHERE device = @device').run({
+      device,
+      now: Math.floor(nowMs),
+      location: location ? JSON.stringify(location) : null,
+    });
+    return rowToDevice(this.deviceRow(device)!);
   }
 
   cachedClip(sha256: string): CachedClipRow | undefined {

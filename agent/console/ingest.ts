@@ -130,8 +130,8 @@ export class ConsoleIngest extends EventEmitter<IngestEvents> {
   private event(msg: IncomingMessage, device: string, now: number): void {
     const r = parseEventMessage(msg.topic, device, msg.payload, now);
     if (!r.ok) return this.malformed(r.reason);
-    const { arrival, alert } = this.opts.store.putAlert(r.value);
-    const seen = this.opts.store.touchDevice(device, now, r.value.location);
+    // One commit for the alert and the device's sign of life (r.value.device is the topic's device).
+    const { arrival, alert, device: seen } = this.opts.store.putEvent(r.value, now);
     this.emitSafe('device', seen);
     if (arrival === 'duplicate' || arrival === 'stale' || !alert) {
       this.stats.duplicates++;
