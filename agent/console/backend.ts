@@ -17,6 +17,8 @@ export interface ConsoleBackend extends Pick<EventEmitter<BackendEvents>, 'on' |
   status(): ConsoleStatus;
   devices(): DeviceInfo[];
   alerts(query: AlertQuery): Alert[];
+  /** The same list as each alert's JSON text, when the backend has it stored as text (no parse, no re-serialising). */
+  alertsJson?(query: AlertQuery): string[];
   alert(id: string): Alert | undefined;
   /** False in device mode (read-only): the review route answers 405. */
   readonly canReview: boolean;

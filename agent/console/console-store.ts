@@ -55,6 +55,16 @@ function rowToAlert(row: AlertRow): Alert {
   return alert;
 }
 
+/**
+ * The same alert as JSON text, without parsing the stored body: JSON.stringify(rowToAlert(row)),
+ * since the body is JSON.stringify's own output and the review is the last key rowToAlert adds.
+ */
+function rowToAlertJson(row: AlertRow): string {
+  if (!row.verdict) return row.body;
+  const review: Review = { verdict: row.verdict, note: row.note ?? '', at: new Date(row.at_ms ?? 0).toISOString() };
+  return `${row.body.slice(0, -1)},"review":${JSON.stringify(review)}}`;
+}
+
 function rowToDevice(row: DeviceRow): DeviceInfo {
   const d: DeviceInfo = { device: row.device, state: row.state, lastSeen: row.last_seen_ms === null ? null : new Date(row.last_seen_ms).toISOString() };
   if (row.version !== null) d.version = row.version;
@@ -159,6 +169,15 @@ export class ConsoleStore {
 
   /** Threats first, then newest first (by the event's start). */
   listAlerts(q: AlertQuery = {}): Alert[] {
+    return this.alertRows(q).map(rowToAlert);
+  }
+
+  /** listAlerts as the JSON text of each alert, without parsing the stored bodies (the API's list). */
+  listAlertsJson(q: AlertQuery = {}): string[] {
+    return this.alertRows(q).map(rowToAlertJson);
+  }
+
+  private alertRows(q: AlertQuery): AlertRow[] {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     if (q.label !== undefined) {
@@ -179,7 +198,7 @@ export class ConsoleStore {
     }
     params.limit = Math.min(MAX_ALERT_LIMIT, Math.max(1, Math.floor(q.limit ?? DEFAULT_ALERT_LIMIT)));
     const sql = `${ALERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.threat DESC, a.start_ms DESC, a.id DESC LIMIT @limit`;
-    return (this.conn.prepare(sql).all(params) as AlertRow[]).map(rowToAlert);
+    return this.conn.prepare(sql).all(params) as AlertRow[];
   }
 
   /** Saves (or with null, clears) the review of an alert; undefined when the alert is unknown. */

@@ -159,6 +159,10 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
     return this.db.listAlerts(query);
   }
 
+  alertsJson(query: AlertQuery): string[] {
+    return this.db.listAlertsJson(query);
+  }
+
   alert(id: string): Alert | undefined {
     return this.db.getAlert(id);
   }
