@@ -86,8 +86,16 @@ npm_install() {
     in_root update-ca-certificates >/dev/null
   fi
   # Debian's node headers (libnode-dev) for node-gyp: it cannot download them offline.
-  in_root sh -c 'cd /tmp && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-audit --no-fund --nodedir=/usr /tmp/release/earshot.tgz' >"$root/tmp/npm-install.log" 2>&1 ||
-    { tail -30 "$root/tmp/npm-install.log"; return 1; }
+  in_root sh -c 'cd /tmp && NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm install -g --no-audit --no-fund --nodedir=/usr /tmp/release/earshot.tgz' >"$root/tmp/npm-install.log" 2>&1 && return 0
+  tail -30 "$root/tmp/npm-install.log"
+  # Seen with Debian trixie's npm 9.2 under qemu: "Exit handler never called!" while better-sqlite3's
+  # install script compiles (it has no arm64 prebuilt it can reach offline). The package is in place
+  # by then; finish that one build with node-gyp directly (about 25 minutes under emulation).
+  local bsq=/usr/local/lib/node_modules/earshot/node_modules/better-sqlite3
+  [ -d "$root$bsq" ] || return 1
+  echo "npm install failed; building better-sqlite3 with node-gyp in the root instead"
+  in_root sh -c "cd $bsq && JOBS=2 node-gyp rebuild --release --nodedir=/usr" >"$root/tmp/node-gyp.log" 2>&1 ||
+    { tail -30 "$root/tmp/node-gyp.log"; return 1; }
 }
 
 configure() {
