@@ -29,7 +29,6 @@ import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +43,7 @@ import { ReconnectBackoff } from '../agent/sync/backoff.js';
 import { MqttBroker } from '../agent/sync/mqtt-broker.js';
 import { SyncService } from '../agent/sync/sync-service.js';
 import { flagArg, numberArg, textArg } from './argv.js';
+import { freePort, waitForPort } from './ports.js';
 
 const PREFIX = 'earshot';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -248,30 +248,7 @@ function percentile(xs: number[], p: number): number {
 }
 const median = (xs: number[]) => percentile(xs, 50);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitForPort(port: number, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} does not accept connections on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 /** Polls `pred` every `everyMs`; `progress` prints a line every 2 s; fails after `idleMs` without progress (as judged by `progressKey`). */
 async function until(what: string, pred: () => boolean | Promise<boolean>, opts: { progress?: () => string; progressKey?: () => number; idleMs?: number; everyMs?: number } = {}): Promise<void> {
@@ -317,7 +294,7 @@ async function startMosquitto(dir: string): Promise<{ url: string; child: ChildP
   const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  await Promise.race([waitForPort(port, 'mosquitto'), new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`))))]);
+  await Promise.race([waitForPort(port, 20_000, 'mosquitto'), new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}): ${stderr}`))))]);
   return { url: `mqtt://127.0.0.1:${port}`, child, pid: child.pid! };
 }
 
@@ -783,7 +760,7 @@ async function main(): Promise<number> {
       }
     });
     const base = `http://127.0.0.1:${port}`;
-    await waitForPort(port, 'the console');
+    await waitForPort(port, 20_000, 'the console');
     await until('console connected to the broker', async () => (await getJson<{ broker: { connected: boolean } }>(base, '/api/status')).broker.connected);
     const watch = new ProcWatch(consoleChild.pid!, { console: consoleChild.pid!, mosquitto: broker.pid, bench: process.pid });
     const idle = procMem(consoleChild.pid!).rss;

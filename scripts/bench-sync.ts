@@ -13,7 +13,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -23,6 +22,7 @@ import { ReconnectBackoff } from '../agent/sync/backoff.js';
 import { MqttBroker } from '../agent/sync/mqtt-broker.js';
 import { OutboxDrain } from '../agent/sync/outbox-drain.js';
 import { numberArg, textArg } from './argv.js';
+import { freePort, waitForPort } from './ports.js';
 
 const EVENTS = Math.round(numberArg('events', 20_000));
 const RUNS = Math.round(numberArg('runs', 5));
@@ -37,29 +37,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`mosquitto did not listen on ${port}`);
-}
 
 /** A throwaway Mosquitto with the test configuration (max_queued_messages 0, no persistence). */
 async function startMosquitto(dir: string): Promise<{ url: string; child: ChildProcess }> {
