@@ -25,8 +25,15 @@ export interface SseHubOptions {
 
 interface Window {
   timer: TimerHandle;
-  /** The latest data held back during the window, if any. */
-  pending?: { data: unknown };
+  /**
+   * The latest event held back during the window, as its text: a held object would outlive
+   * young-generation collections and be promoted, growing the old heap at fleet rates.
+   */
+  pending?: string;
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 export class SseHub {
@@ -74,7 +81,7 @@ export class SseHub {
   }
 
   send(event: string, data: unknown): void {
-    this.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.write(frame(event, data));
   }
 
   /**
@@ -85,20 +92,20 @@ export class SseHub {
     const k = `${event}\0${key}`;
     const open = this.windows.get(k);
     if (open) {
-      open.pending = { data };
+      open.pending = frame(event, data);
       return;
     }
     this.send(event, data);
-    this.openWindow(k, event);
+    this.openWindow(k);
   }
 
-  private openWindow(k: string, event: string): void {
+  private openWindow(k: string): void {
     const w: Window = {
       timer: this.timers.setTimeout(() => {
         this.windows.delete(k);
-        if (!w.pending) return;
-        this.send(event, w.pending.data);
-        this.openWindow(k, event);
+        if (w.pending === undefined) return;
+        this.write(w.pending);
+        this.openWindow(k);
       }, this.coalesceMs),
     };
     this.windows.set(k, w);
