@@ -157,6 +157,8 @@ describe('the console page in Chromium, against a real agent, broker and console
     await expect(row.locator('.model-labels').textContent()).resolves.toMatch(/Gunshot/i);
     await see('the device online in the devices panel', () => page.locator(`li.device.online[data-device="${DEVICE}"]`).waitFor({ timeout: 15_000 }));
     // Its position (device.location) is drawn on the map.
+    // Device updates reach the page at most once a second, so the map may draw it a moment later.
+    await see('the device on the map', () => page.locator(`#map .map-device[data-device="${DEVICE}"] circle`).waitFor({ timeout: 5_000 }));
     await expect(page.locator(`#map .map-device[data-device="${DEVICE}"] circle`).count()).resolves.toBe(1);
   });
 

@@ -71,6 +71,7 @@ describe('the console page (Chromium, a console with a password)', () => {
       await page.locator('#login-form button[type=submit]').click();
       await page.locator('#link .pill.online', { hasText: 'broker connected' }).waitFor({ timeout: 15_000 });
       await expect(page.locator('#login').isHidden()).resolves.toBe(true);
+      await page.locator('#alert-empty').waitFor({ state: 'visible', timeout: 5_000 });
       await expect(page.locator('#alert-empty').isVisible()).resolves.toBe(true);
       // The session cookie keeps it open across a reload.
       await page.reload();
