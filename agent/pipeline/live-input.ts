@@ -21,6 +21,7 @@ export class LiveInput {
   private floatBuf = new Float32Array(8192);
   private sumSq = 0;
   private levelCount = 0;
+  private lastSink?: FrontendSink;
 
   constructor(private readonly opts: LiveInputOptions) {}
 
@@ -34,8 +35,10 @@ export class LiveInput {
     this.opts.frontend.flush(this.sink(onFrame));
   }
 
+  /** The front end's sink for `onFrame`, made once (capture pushes many blocks a second with the same one). */
   private sink(onFrame: FrameSink): FrontendSink {
-    return { samples: (y: Float32Array) => this.opts.ring.write(y), frame: onFrame };
+    if (this.lastSink?.frame !== onFrame) this.lastSink = { samples: (y: Float32Array) => this.opts.ring.write(y), frame: onFrame };
+    return this.lastSink;
   }
 
   /** int16 → float with the gain, clipped to [-1, 1], measuring the level on the way. */
