@@ -18,3 +18,10 @@ export function textArg(name: string): string | undefined {
 export function flagArg(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }
+
+/** `--help` or `-h`: prints the usage and exits 0 (so asking a benchmark for help never runs it). */
+export function exitOnHelp(usage: string): void {
+  if (!process.argv.includes('--help') && !process.argv.includes('-h')) return;
+  process.stdout.write(usage.endsWith('\n') ? usage : `${usage}\n`);
+  process.exit(0);
+}

@@ -42,7 +42,8 @@ import { DeviceClient, fetchClip } from '../agent/sync/clip-client.js';
 import { ReconnectBackoff } from '../agent/sync/backoff.js';
 import { MqttBroker } from '../agent/sync/mqtt-broker.js';
 import { SyncService } from '../agent/sync/sync-service.js';
-import { flagArg, numberArg, textArg } from './argv.js';
+import { NODE_MEMORY_ENV, NODE_MEMORY_FLAGS } from '../agent/node-memory.js';
+import { exitOnHelp, flagArg, numberArg, textArg } from './argv.js';
 import { freePort, waitForPort } from './ports.js';
 
 const PREFIX = 'earshot';
@@ -221,6 +222,26 @@ function runFleet(): void {
 // The driver.
 // ---------------------------------------------------------------------------------------------
 
+const USAGE = `npm run bench:fleet -- [options]: N simulated devices through a real Mosquitto into one real console
+
+  --devices N             simulated devices (default 1000)
+  --events-per-device N   detections per device in the burst (default 10)
+  --clips SHARE           share of events with a clip descriptor, 0–1 (default 0.2)
+  --paced N               detections published at a steady rate (default: --devices)
+  --rate N                that rate, messages/s (default 100)
+  --preload N             first fill the console's store with N alerts through MQTT (RSS at N stored)
+  --streams N             extra page streams while serving (default 5)
+  --serve-seconds N       how long the page's queries run (default 10)
+  --stalled-streams N     streams that never read, open from the start (default 0)
+  --drop N                devices cut without DISCONNECT, for the Last Will (default 1 % of --devices)
+  --clip-devices N        real devices (SyncService over a real store) for the clip path (default 3)
+  --plain                 start the console without the memory settings of \`earshot console\`
+  --console-node-flags S  more node flags for the console (e.g. "--trace-gc")
+  --console-log FILE      the console's stdout and stderr (with --trace-gc: its GC trace)
+  --json                  also print the figures as JSON
+`;
+if (textArg('role') !== 'fleet') exitOnHelp(USAGE);
+
 const DEVICES = Math.round(numberArg('devices', 1000));
 const PER_DEVICE = Math.round(numberArg('events-per-device', 10));
 const CLIP_SHARE = Math.min(1, numberArg('clips', 0.2));
@@ -233,9 +254,14 @@ const STREAMS = Math.round(numberArg('streams', 5));
 const SERVE_SECONDS = numberArg('serve-seconds', 10);
 /** Streams opened at the start that never read (a page on a stalled link): what the console buffers for them shows in its RSS. */
 const STALLED = textArg('stalled-streams') === undefined ? 0 : Math.round(numberArg('stalled-streams', 1));
-/** Extra node flags for the console process (e.g. `--max-semi-space-size=2`), to try memory settings. */
-const CONSOLE_NODE_FLAGS = (textArg('console-node-flags') ?? '').split(' ').filter(Boolean);
+/** The console starts as `earshot console` starts it (agent/node-memory.ts); `--plain`: without those settings, for comparison. */
+const PLAIN = flagArg('plain');
+/** Extra node flags for the console process (e.g. `--trace-gc`), to try memory settings. */
+const CONSOLE_NODE_FLAGS = [...(PLAIN ? [] : NODE_MEMORY_FLAGS), ...(textArg('console-node-flags') ?? '').split(' ').filter(Boolean)];
+const CONSOLE_ENV = PLAIN ? process.env : { ...process.env, ...NODE_MEMORY_ENV };
 const JSON_OUT = flagArg('json');
+/** A file for the console's own output (with `--console-node-flags --trace-gc`, its GC trace). */
+const CONSOLE_LOG = textArg('console-log');
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -735,7 +761,8 @@ async function main(): Promise<number> {
   process.once('exit', cleanup);
   try {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run \`npm run build\` (npm run bench:fleet does)`);
-    log(`fleet benchmark${CONSOLE_NODE_FLAGS.length ? ` (console node ${CONSOLE_NODE_FLAGS.join(' ')})` : ''}${STALLED ? ` (${STALLED} stalled stream${STALLED > 1 ? 's' : ''})` : ''}: ${fmt(DEVICES)} devices × ${PER_DEVICE} detections (threats as rev 1 + rev 2; ${fmt(CLIP_SHARE * 100)} % with a clip descriptor), paced ${fmt(PACED)} at ${fmt(RATE)} msg/s${PRELOAD ? `, preload ${fmt(PRELOAD)}` : ''}; ${os.cpus().length} cores`);
+    const consoleStart = [...(PLAIN ? [] : Object.entries(NODE_MEMORY_ENV).map(([k, v]) => `${k}=${v}`)), 'node', ...CONSOLE_NODE_FLAGS].join(' ');
+    log(`fleet benchmark (console started as ${consoleStart}${PLAIN ? ': --plain, without the memory settings of earshot console' : ''})${STALLED ? ` (${STALLED} stalled stream${STALLED > 1 ? 's' : ''})` : ''}: ${fmt(DEVICES)} devices × ${PER_DEVICE} detections (threats as rev 1 + rev 2; ${fmt(CLIP_SHARE * 100)} % with a clip descriptor), paced ${fmt(PACED)} at ${fmt(RATE)} msg/s${PRELOAD ? `, preload ${fmt(PRELOAD)}` : ''}; ${os.cpus().length} cores`);
     const broker = await startMosquitto(path.join(dir, 'mosquitto'));
     children.push(broker.child);
 
@@ -746,13 +773,18 @@ async function main(): Promise<number> {
     const configFile = path.join(dir, 'console.yaml');
     fs.writeFileSync(configFile, `device:\n  id: hq-console\nstorage:\n  dataDir: ${dir}\nmqtt:\n  topicPrefix: ${PREFIX}\n`);
     const consoleChild = spawn(process.execPath, [...CONSOLE_NODE_FLAGS, CLI, '--config', configFile, 'console', '--url', broker.url, '--listen', `127.0.0.1:${port}`, '--data', consoleDir, '--log-level', 'warn'], {
+      env: CONSOLE_ENV,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(consoleChild);
     let consoleErr = '';
     let stopping = false;
     consoleChild.stderr!.on('data', (d: Buffer) => (consoleErr = (consoleErr + d.toString()).slice(-4000)));
-    consoleChild.stdout!.resume();
+    if (CONSOLE_LOG) {
+      const out = fs.createWriteStream(CONSOLE_LOG);
+      consoleChild.stdout!.pipe(out);
+      consoleChild.stderr!.pipe(out);
+    } else consoleChild.stdout!.resume();
     consoleChild.once('exit', (code, signal) => {
       if (!stopping) {
         process.stderr.write(`console exited (${code ?? signal}) during the run:\n${consoleErr}\n`);
@@ -938,6 +970,7 @@ async function main(): Promise<number> {
           devices: DEVICES,
           perDevice: PER_DEVICE,
           preload: PRELOAD,
+          consoleStart,
           connectMs,
           preloadRate: preload?.rate,
           preloadRefRate: preload?.refRate,

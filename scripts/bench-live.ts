@@ -5,7 +5,7 @@
  * start-up (VmHWM), and the same for an arecord-style capture alone as the floor: a Node process
  * that only delivers the same PCM in real-time 100 ms blocks (what the agent's capture costs
  * before any DSP or inference). The agent runs as the systemd unit and the `earshot` launcher
- * start it, with the memory settings of agent/agent-process.ts; `--plain` leaves them out, for
+ * start it, with the memory settings of agent/node-memory.ts; `--plain` leaves them out, for
  * comparison. Options: --seconds N (default 60), --warmup N (default 10), --file F (default a dev
  * recording), --plain.
  */
@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadModelRateAudio } from '../agent/audio/load-model-rate.js';
-import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent/agent-process.js';
+import { NODE_MEMORY_ENV, NODE_MEMORY_FLAGS } from '../agent/node-memory.js';
 import { runCli } from '../agent/cli/program.js';
 import { processContext } from '../agent/cli/context.js';
 import { packageRoot } from '../agent/version.js';
@@ -99,10 +99,10 @@ setInterval(() => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-const tuning = plain ? 'without the memory settings (--plain)' : `as the service runs it: ${[...Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...AGENT_NODE_FLAGS].join(' ')}`;
+const tuning = plain ? 'without the memory settings (--plain)' : `as the service runs it: ${[...Object.entries(NODE_MEMORY_ENV).map(([k, v]) => `${k}=${v}`), 'node', ...NODE_MEMORY_FLAGS].join(' ')}`;
 process.stderr.write(`bench:live: ${seconds} s after ${warmup} s warm-up; replay ${path.relative(process.cwd(), source)} at 32 kHz; agent ${tuning}\n`);
-const agentArgs = [...(plain ? [] : AGENT_NODE_FLAGS), cli, '-c', config, 'run'];
-const agentEnv = plain ? env : { ...env, ...AGENT_ENV };
+const agentArgs = [...(plain ? [] : NODE_MEMORY_FLAGS), cli, '-c', config, 'run'];
+const agentEnv = plain ? env : { ...env, ...NODE_MEMORY_ENV };
 const agent = await measure('earshot run', spawn(process.execPath, agentArgs, { env: agentEnv, stdio: ['ignore', 'ignore', 'pipe'] }));
 const floor = await measure('capture floor', spawn(process.execPath, ['--input-type=module', '-e', FLOOR], { stdio: ['ignore', 'ignore', 'pipe'] }));
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;

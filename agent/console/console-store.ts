@@ -74,6 +74,31 @@ function rowToDevice(row: DeviceRow): DeviceInfo {
   return d;
 }
 
+/** The SQL of an alert list (threats first, then newest first) and its parameters; exported so a test can ask SQLite for its plan. */
+export function alertListQuery(q: AlertQuery): { sql: string; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (q.label !== undefined) {
+    where.push('a.label = @label');
+    params.label = q.label;
+  }
+  if (q.device !== undefined) {
+    where.push('a.device = @device');
+    params.device = q.device;
+  }
+  if (q.sinceMs !== undefined) {
+    where.push('a.start_ms >= @since');
+    params.since = Math.floor(q.sinceMs);
+  }
+  if (q.untilMs !== undefined) {
+    where.push('a.start_ms < @until');
+    params.until = Math.floor(q.untilMs);
+  }
+  params.limit = Math.min(MAX_ALERT_LIMIT, Math.max(1, Math.floor(q.limit ?? DEFAULT_ALERT_LIMIT)));
+  const sql = `${ALERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.threat DESC, a.start_ms DESC, a.id DESC LIMIT @limit`;
+  return { sql, params };
+}
+
 export class ConsoleStore {
   private db?: Database.Database;
 
@@ -107,11 +132,20 @@ export class ConsoleStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       migrateConsole(db);
+      // Fresh planner statistics for the alert indexes (a label + device filter picks the device
+      // index only when SQLite knows a device has far fewer alerts than a label); the cheap
+      // form SQLite recommends for a long-lived connection on open, then optimize() hourly.
+      db.pragma('optimize = 0x10002');
     } catch (err) {
       db.close();
       throw err;
     }
     this.db = db;
+  }
+
+  /** Refreshes the planner's statistics where they are stale (`PRAGMA optimize`; cheap when nothing changed). */
+  optimize(): void {
+    this.db?.pragma('optimize');
   }
 
   close(): void {
@@ -178,26 +212,7 @@ export class ConsoleStore {
   }
 
   private alertRows(q: AlertQuery): AlertRow[] {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (q.label !== undefined) {
-      where.push('a.label = @label');
-      params.label = q.label;
-    }
-    if (q.device !== undefined) {
-      where.push('a.device = @device');
-      params.device = q.device;
-    }
-    if (q.sinceMs !== undefined) {
-      where.push('a.start_ms >= @since');
-      params.since = Math.floor(q.sinceMs);
-    }
-    if (q.untilMs !== undefined) {
-      where.push('a.start_ms < @until');
-      params.until = Math.floor(q.untilMs);
-    }
-    params.limit = Math.min(MAX_ALERT_LIMIT, Math.max(1, Math.floor(q.limit ?? DEFAULT_ALERT_LIMIT)));
-    const sql = `${ALERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY a.threat DESC, a.start_ms DESC, a.id DESC LIMIT @limit`;
+    const { sql, params } = alertListQuery(q);
     return this.conn.prepare(sql).all(params) as AlertRow[];
   }
 

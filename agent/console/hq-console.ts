@@ -21,7 +21,7 @@ import { DeviceClient, fetchClip } from '../sync/clip-client.js';
 import { MqttBroker } from '../sync/mqtt-broker.js';
 import { connectionOptions, type ConnectionOptions } from '../sync/mqtt-options.js';
 import { readRequestSecret } from '../sync/request-auth.js';
-import type { Timers } from '../timers.js';
+import { systemTimers, type TimerHandle, type Timers } from '../timers.js';
 import type { BackendEvents, ConsoleBackend } from './backend.js';
 import { ClipCache } from './clip-cache.js';
 import { ClipService, type ClipResolution } from './clip-service.js';
@@ -50,6 +50,8 @@ export interface HqConsoleOptions {
 }
 
 export const DEFAULT_SESSION_EXPIRY_SEC = 3600;
+/** How often the store refreshes its query planner's statistics (SQLite's advice for a long-lived connection). */
+export const STORE_OPTIMIZE_INTERVAL_MS = 3_600_000;
 
 /**
  * The console's MQTT client id, made once and kept in its data folder (`client-id`) so the broker
@@ -76,6 +78,7 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
   broker?: MqttBroker;
   ingest?: ConsoleIngest;
   private clips?: ClipService;
+  private optimizeTimer?: TimerHandle;
 
   constructor(private readonly opts: HqConsoleOptions) {
     super();
@@ -132,9 +135,26 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
     ingest.on('online', (device) => clips.deviceOnline(device));
     ingest.start();
     broker.start();
+    this.scheduleOptimize();
+  }
+
+  private get timers(): Timers {
+    return this.opts.timers ?? systemTimers;
+  }
+
+  private scheduleOptimize(): void {
+    this.optimizeTimer = this.timers.setInterval(() => {
+      try {
+        this.store?.optimize();
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message, component: 'console.store' }, 'refreshing the alert query statistics failed; the console goes on');
+      }
+    }, STORE_OPTIMIZE_INTERVAL_MS);
   }
 
   async stop(): Promise<void> {
+    if (this.optimizeTimer !== undefined) this.timers.clearInterval(this.optimizeTimer);
+    this.optimizeTimer = undefined;
     this.clips?.stop();
     this.ingest?.stop();
     await this.broker?.stop();

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../fs/atomic-write.js';
-import { AGENT_ENV, AGENT_NODE_FLAGS } from '../agent-process.js';
+import { NODE_MEMORY_ENV, NODE_MEMORY_FLAGS } from '../node-memory.js';
 
 export interface UnitOptions {
   /** Absolute path of node. */
@@ -26,7 +26,7 @@ export const SYSUSERS_PATH = 'usr/lib/sysusers.d/earshot.conf';
 
 export function systemdUnit(o: UnitOptions): string {
   const user = o.user ?? 'earshot';
-  const environment = Object.entries(AGENT_ENV)
+  const environment = Object.entries(NODE_MEMORY_ENV)
     .map(([k, v]) => `Environment=${k}=${v}`)
     .join('\n');
   return `# Written by \`earshot service install\`; removed by \`earshot service uninstall\`.
@@ -42,10 +42,11 @@ Type=notify
 # The agent sends READY=1 and WATCHDOG=1 through systemd-notify (a child process).
 NotifyAccess=all
 WatchdogSec=${o.watchdogSec ?? 60}
-# Memory: a fixed glibc mmap threshold and a small V8 young generation (README, "Memory of the agent");
+# Memory: a fixed glibc mmap threshold, a small V8 young generation and an old generation that grows
+# by half of what survives between collections (agent/node-memory.ts, docs/agent.md "Memory");
 # they change where the agent's memory comes from, not what it does.
 ${environment}
-ExecStart=${[o.node, ...AGENT_NODE_FLAGS, o.cli].join(' ')} --config ${o.configFile} run
+ExecStart=${[o.node, ...NODE_MEMORY_FLAGS, o.cli].join(' ')} --config ${o.configFile} run
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=always
 RestartSec=5

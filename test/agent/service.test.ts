@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../agent/agent-process.js';
+import { NODE_MEMORY_ENV, NODE_MEMORY_FLAGS } from '../../agent/node-memory.js';
 import { installService, SYSUSERS_PATH, systemdUnit, UNIT_PATH, uninstallService } from '../../agent/service/systemd.js';
 import { runEarshot } from '../helpers/cli.js';
 
@@ -13,13 +13,13 @@ describe('systemd unit', () => {
   it('restarts always, is watched by the watchdog it is fed through sd_notify, runs as a dedicated user', () => {
     const lines = unit.split('\n');
     for (const l of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=45', 'Restart=always', 'User=earshot', 'Group=earshot', 'SupplementaryGroups=audio', 'ExecReload=/bin/kill -HUP $MAINPID', 'WantedBy=multi-user.target']) expect(lines).toContain(l);
-    expect(lines).toContain('ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/earshot/build/agent/cli.js --config /etc/earshot/config.yaml run');
+    expect(lines).toContain('ExecStart=/usr/bin/node --max-semi-space-size=1 --heap-growing-percent=50 /opt/earshot/build/agent/cli.js --config /etc/earshot/config.yaml run');
   });
-  it('starts node with the memory settings of the agent (agent/agent-process.ts)', () => {
+  it('starts node with the memory settings of the agent (agent/node-memory.ts)', () => {
     const lines = unit.split('\n');
     expect(lines).toContain('Environment=MALLOC_MMAP_THRESHOLD_=131072');
-    expect(unit).toContain(`ExecStart=/usr/bin/node ${AGENT_NODE_FLAGS.join(' ')} /opt/earshot/`);
-    for (const [k, v] of Object.entries(AGENT_ENV)) expect(lines).toContain(`Environment=${k}=${v}`);
+    expect(unit).toContain(`ExecStart=/usr/bin/node ${NODE_MEMORY_FLAGS.join(' ')} /opt/earshot/`);
+    for (const [k, v] of Object.entries(NODE_MEMORY_ENV)) expect(lines).toContain(`Environment=${k}=${v}`);
   });
   it('is sandboxed: read-only system except the data dir, no new privileges, only ALSA devices', () => {
     const lines = unit.split('\n');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../agent/agent-process.js';
+import { LONG_RUNNING_COMMANDS, NODE_MEMORY_ENV, NODE_MEMORY_FLAGS } from '../../agent/node-memory.js';
 import { repoRoot } from '../helpers/paths.js';
 
 describe('scripts/earshot, the launcher', () => {
@@ -18,16 +18,20 @@ describe('scripts/earshot, the launcher', () => {
   };
   const cli = `${repoRoot}/scripts/../build/agent/cli.js`;
 
-  it('starts `earshot run` with the memory settings of the systemd unit', () => {
-    const [threshold, ...argv] = launch(['-c', 'run', 'run', '--log-level', 'debug']);
-    expect(threshold).toBe(Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`).join(' '));
-    expect(argv).toEqual([...AGENT_NODE_FLAGS, cli, '-c', 'run', 'run', '--log-level', 'debug']);
+  it('starts `earshot run` and `earshot console` with the memory settings of the systemd unit', () => {
+    expect(LONG_RUNNING_COMMANDS).toEqual(['run', 'console']);
+    for (const command of LONG_RUNNING_COMMANDS) {
+      const [threshold, ...argv] = launch(['-c', 'run', command, '--log-level', 'debug']);
+      expect(threshold).toBe(Object.entries(NODE_MEMORY_ENV).map(([k, v]) => `${k}=${v}`).join(' '));
+      expect(argv).toEqual([...NODE_MEMORY_FLAGS, cli, '-c', 'run', command, '--log-level', 'debug']);
+    }
   });
   it('keeps a threshold the user set', () => {
     expect(launch(['run'], { MALLOC_MMAP_THRESHOLD_: '65536' })[0]).toBe('MALLOC_MMAP_THRESHOLD_=65536');
   });
   it('runs every other command as plain `node cli.js`', () => {
     expect(launch(['--config', 'site.yaml', 'analyze', 'run'])).toEqual(['MALLOC_MMAP_THRESHOLD_=unset', cli, '--config', 'site.yaml', 'analyze', 'run']);
+    expect(launch(['events', 'console'])).toEqual(['MALLOC_MMAP_THRESHOLD_=unset', cli, 'events', 'console']);
     expect(launch(['--version'])).toEqual(['MALLOC_MMAP_THRESHOLD_=unset', cli, '--version']);
   });
   it('finds the CLI through a symlink (npm install -g links the bin) and runs it with the real node', () => {

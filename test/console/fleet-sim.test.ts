@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NODE_MEMORY_FLAGS } from '../../agent/node-memory.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const SCRIPT = path.join(REPO, 'build', 'scripts', 'bench-fleet.js');
@@ -25,5 +26,14 @@ describe('bench:fleet simulator', () => {
     expect(json.published as number).toBeGreaterThan(80);
     expect(json).toMatchObject({ missingApi: 0, wrongRev: 0, missingStream: 0, dropped: 3, offline: 3 });
     expect(json.clips.n).toBe(2);
+    // The console is measured as `earshot console` runs it.
+    expect(json.consoleStart).toBe(`MALLOC_MMAP_THRESHOLD_=131072 node ${NODE_MEMORY_FLAGS.join(' ')}`);
   }, 150_000);
+
+  it('--help prints the options and runs nothing', () => {
+    const r = spawnSync(process.execPath, [SCRIPT, '--help'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    for (const option of ['--devices N', '--preload N', '--plain', '--console-log FILE']) expect(r.stdout).toContain(option);
+    expect(r.stdout).not.toContain('fleet benchmark');
+  });
 });

@@ -1,13 +1,18 @@
 /**
  * ConsoleStore details the HTTP tests do not pin down: the alert list as stored JSON text is the
  * same text as serialising the parsed alerts (with and without a review), and an event message
- * stores its alert and touches its device in one call.
+ * stores its alert and touches its device in one call; filtered lists read their index in the
+ * page's order instead of sorting every alert of a label or device.
  */
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConsoleStore } from '../../agent/console/console-store.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import Database from 'better-sqlite3';
+import { ConsoleStore, alertListQuery } from '../../agent/console/console-store.js';
+import { HqConsole, STORE_OPTIMIZE_INTERVAL_MS } from '../../agent/console/hq-console.js';
+import { silentLogger } from '../../agent/silent-logger.js';
+import { ManualTimers } from '../helpers/manual-timers.js';
 import type { Alert } from '../../agent/console/types.js';
-import { tempDir } from '../sync/helpers.js';
+import { tempDir, testConfig } from '../sync/helpers.js';
 
 function alert(i: number, extra: Partial<Alert> = {}): Alert {
   return {
@@ -32,8 +37,8 @@ afterEach(() => {
   store = undefined;
 });
 
-function open(): ConsoleStore {
-  store = new ConsoleStore({ file: path.join(tempDir('earshot-console-store-'), 'console.db') });
+function open(file = path.join(tempDir('earshot-console-store-'), 'console.db')): ConsoleStore {
+  store = new ConsoleStore({ file });
   store.open();
   return store;
 }
@@ -67,5 +72,58 @@ describe('ConsoleStore', () => {
     expect(again.alert).toBeUndefined();
     expect(again.device.lastSeen).toBe('2026-03-01T12:00:09.000Z');
     expect(s.getDevice('rio:07')).toEqual(again.device);
+  });
+
+  it('lists by label, by device and by both from an index in the page order, with statistics refreshed on open', () => {
+    const file = path.join(tempDir('earshot-console-store-'), 'console.db');
+    let s = open(file);
+    // 3,000 alerts: 6 labels over 100 devices, so a device has far fewer alerts than a label.
+    const labels = ['gunshot', 'chainsaw', 'dog', 'human_voice', 'bird', 'engine'];
+    for (let i = 0; i < 3000; i++) {
+      const label = labels[i % 6]!;
+      s.putAlert(alert(i, { device: `sim-${i % 100}`, label, category: label === 'gunshot' || label === 'chainsaw' ? 'threat' : 'wildlife' }));
+    }
+    s.close();
+    s = open(file); // PRAGMA optimize on open gathers the statistics
+    const db = new Database(file, { readonly: true });
+    try {
+      const plan = (q: Parameters<typeof alertListQuery>[0]) => {
+        const { sql, params } = alertListQuery(q);
+        return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      };
+      for (const [q, index] of [
+        [{ label: 'gunshot' }, 'alerts_label'],
+        [{ device: 'sim-7' }, 'alerts_device'],
+        [{ device: 'sim-7', label: 'gunshot' }, 'alerts_device'],
+        [{}, 'alerts_order'],
+      ] as const) {
+        const p = plan(q);
+        expect(p, JSON.stringify(q)).toContain(`USING INDEX ${index}`);
+        // Only ties of (threat, start) are sorted by id; never a sort of every matching alert.
+        expect(p.replace('USE TEMP B-TREE FOR LAST TERM OF ORDER BY', ''), JSON.stringify(q)).not.toContain('TEMP B-TREE');
+      }
+      // The order the index gives is the page's order.
+      const listed = s.listAlerts({ label: 'gunshot', limit: 5 });
+      expect(listed.map((a) => a.id)).toEqual(['e-2994', 'e-2988', 'e-2982', 'e-2976', 'e-2970']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the HQ console refreshes the statistics hourly while it runs, and stops doing so when stopped', async () => {
+    const dir = tempDir('earshot-console-optimize-');
+    const timers = new ManualTimers();
+    // No broker on port 1: the console keeps trying (its reconnects use the same manual timers).
+    const hq = new HqConsole({ config: testConfig(dir, { url: 'mqtt://127.0.0.1:1' }), dataDir: path.join(dir, 'console'), version: 't', logger: silentLogger(), timers, clock: timers.clock });
+    hq.start();
+    const optimize = vi.spyOn(hq.store!, 'optimize');
+    timers.advance(STORE_OPTIMIZE_INTERVAL_MS - 1);
+    expect(optimize).not.toHaveBeenCalled();
+    timers.advance(1);
+    expect(optimize).toHaveBeenCalledTimes(1);
+    timers.advance(STORE_OPTIMIZE_INTERVAL_MS);
+    expect(optimize).toHaveBeenCalledTimes(2);
+    await hq.stop();
+    expect(timers.pending).not.toContain(STORE_OPTIMIZE_INTERVAL_MS);
   });
 });
