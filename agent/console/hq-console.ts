@@ -11,7 +11,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import fs from 'node:fs';
-import mqttjs from 'mqtt';
 import { UnavailableError, errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../fs/atomic-write.js';
 import { makeFolder } from '../store/sqlite-open.js';
@@ -102,10 +101,10 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
     const broker = new MqttBroker({
       url,
       connection,
-      // A session that outlives the connection (MQTT 5 clean start off, session expiry): while the
-      // console is away — a network blip, a restart, an upgrade — the broker keeps its
-      // subscriptions and queues the QoS 1 events for it, and hands them over when it is back.
-      connect: (u, o) => mqttjs.connect(u, { ...o, clean: sessionExpiry === 0, properties: { ...o.properties, sessionExpiryInterval: sessionExpiry } }),
+      // A session that outlives the connection: while the console is away — a network blip, a
+      // restart, an upgrade — the broker keeps its subscriptions and queues the QoS 1 events for
+      // it, and hands them over when it is back.
+      sessionExpirySec: sessionExpiry,
       backoff: new ReconnectBackoff({ minMs: mqtt.reconnectMinSec * 1000, maxMs: mqtt.reconnectMaxSec * 1000 }),
       hints: { ...(mqtt.tls.ca ? { ca: mqtt.tls.ca } : {}), ...(mqtt.tls.cert ? { cert: mqtt.tls.cert } : {}), connectTimeoutSec: mqtt.connectTimeoutSec },
       logger,

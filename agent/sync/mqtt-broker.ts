@@ -35,6 +35,13 @@ export interface MqttBrokerOptions {
   hints?: Omit<LinkContext, 'url'>;
   logger?: Logger;
   timers?: Timers;
+  /**
+   * MQTT 5 only: a session that outlives each connection by this many seconds (clean start off,
+   * Session Expiry Interval), so the broker keeps the subscriptions and queues QoS 1 messages while
+   * the client is away. Absent or 0: a clean session per connection (the agent's way: its outbox
+   * is its queue).
+   */
+  sessionExpirySec?: number;
   /** mqtt.connect; tests may wrap it. */
   connect?: (url: string, opts: IClientOptions) => MqttClient;
   /** How long stop() waits for a clean DISCONNECT before dropping the socket. */
@@ -203,13 +210,15 @@ export class MqttBroker extends EventEmitter<BrokerEvents> implements Broker {
     this.stats.attempts++;
     this.closeReason = undefined;
     this.closing = false;
+    const sessionExpiry = this.opts.sessionExpirySec ?? 0;
     const options: IClientOptions = {
       ...this.opts.connection,
       reconnectPeriod: 0,
-      clean: true,
+      clean: sessionExpiry === 0,
       queueQoSZero: false,
       resubscribe: false,
     };
+    if (sessionExpiry > 0) options.properties = { ...options.properties, sessionExpiryInterval: sessionExpiry };
     if (this.opts.will) options.will = { ...this.opts.will };
     let client: MqttClient;
     try {

@@ -43,6 +43,40 @@ describe('MqttBroker and SyncService connection behaviour (real Mosquitto)', () 
     expect(performance.now() - t0).toBeLessThan(50);
   });
 
+  it('with sessionExpirySec the broker keeps the subscription and queues QoS 1 messages across a restart; without, it does not', async () => {
+    const received = async (sessionExpirySec: number | undefined): Promise<string[]> => {
+      const clientId = `session-${sessionExpirySec ?? 'none'}-${Math.random().toString(16).slice(2)}`;
+      const topic = `t/session/${clientId}`;
+      const make = () =>
+        new MqttBroker({ url: broker.url, connection: { clientId, protocolVersion: 5 }, backoff: new ReconnectBackoff({ minMs: 100, maxMs: 300 }), ...(sessionExpirySec ? { sessionExpirySec } : {}) });
+      const first = make();
+      const up = new Promise<void>((r) => first.once('connect', r));
+      first.start();
+      await up;
+      await first.subscribe([topic], 1);
+      await first.stop();
+      // Published while the client is away.
+      const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+      await pub.publishAsync(topic, 'while away', { qos: 1 });
+      await pub.endAsync();
+      // The same client id comes back; a marker published after it subscribed (again) arrives
+      // after anything the broker had queued for it.
+      const second = make();
+      cleanups.push(() => second.stop());
+      const got: string[] = [];
+      second.on('message', (m) => got.push(m.payload.toString()));
+      const back = new Promise<void>((r) => second.once('connect', r));
+      second.start();
+      await back;
+      await second.subscribe([topic], 1);
+      await second.publish(topic, 'marker', { qos: 1 });
+      await waitFor(() => got.includes('marker'), 5000, 'the marker');
+      return got;
+    };
+    expect(await received(60)).toEqual(['while away', 'marker']);
+    expect(await received(undefined)).toEqual(['marker']);
+  });
+
   it('learns the receive maximum, holds publishes beyond it until PUBACKs free a slot, and resolves them all', async () => {
     let outstanding = 0;
     let most = 0;
