@@ -29,7 +29,13 @@ export class Sessions {
     return this.opts.ttlMs ?? 7 * 24 * 3600 * 1000;
   }
 
+  /** Sessions and failure records held now (expired ones go at each login and failure). */
+  get held(): { sessions: number; addresses: number } {
+    return { sessions: this.tokens.size, addresses: this.failures.size };
+  }
+
   create(): string {
+    this.prune();
     const token = crypto.randomBytes(32).toString('base64url');
     this.tokens.set(token, this.now() + this.ttlMs);
     return token;
@@ -56,9 +62,21 @@ export class Sessions {
   }
 
   failed(address: string): void {
+    this.prune();
     const list = this.recentFailures(address);
     list.push(this.now());
     this.failures.set(address, list);
+  }
+
+  /**
+   * Forgets expired sessions and the failures of addresses that stopped trying: a console open to
+   * a network for months would otherwise keep every token never presented again and every scanner's
+   * address.
+   */
+  private prune(): void {
+    const now = this.now();
+    for (const [token, until] of this.tokens) if (until <= now) this.tokens.delete(token);
+    for (const address of [...this.failures.keys()]) this.recentFailures(address);
   }
 
   private recentFailures(address: string): number[] {

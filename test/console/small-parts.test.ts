@@ -96,6 +96,20 @@ describe('sessions and POST rules', () => {
     expect(cookieValue('x=1; earshot_session=abc; y=2', 'earshot_session')).toBe('abc');
   });
 
+  it('forgets expired sessions and old failures that are never presented again', () => {
+    let now = 0;
+    const s = new Sessions({ ttlMs: 1000, clock: () => now, failureWindowMs: 100 });
+    for (let i = 0; i < 5; i++) s.create();
+    for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) s.failed(a);
+    expect(s.held).toEqual({ sessions: 5, addresses: 3 });
+    now = 1000;
+    const fresh = s.create();
+    expect(s.held).toEqual({ sessions: 1, addresses: 0 });
+    s.failed('10.0.0.4');
+    expect(s.held).toEqual({ sessions: 1, addresses: 1 });
+    expect(s.valid(fresh)).toBe(true);
+  });
+
   it('refuses a POST without the JSON type, the header, or with another origin', () => {
     const req = (headers: Record<string, string>) => ({ headers: { host: 'pi:8080', ...headers } }) as unknown as http.IncomingMessage;
     const ok = { 'content-type': 'application/json; charset=utf-8', 'x-earshot-request': '1' };
