@@ -21,7 +21,14 @@ import { meydaLogMel } from '../dsp/meyda-logmel.js';
 import { createMelFrontend } from '../dsp/melspec.js';
 import { resample } from '../dsp/resample.js';
 import { decodeWav } from '../dsp/wav.js';
-import { numberArg } from './argv.js';
+import { exitOnHelp, numberArg } from './argv.js';
+
+exitOnHelp(`npm run bench:dsp -- [options]: × real time of WAV decode + resample, the log-mel front end and meyda's
+
+  --reps N            repetitions (default 9; the log-mel runs 3N rounds, meyda every third)
+  --meyda-seconds S   audio for the meyda path (default 20)
+  --json              also print the figures as JSON
+`);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..'); // build/scripts → repo

@@ -20,8 +20,15 @@ import { processContext } from '../agent/cli/context.js';
 import { packageRoot } from '../agent/version.js';
 import { encodeWavInt16Mono } from '../dsp/wav-encode.js';
 import { float32ToInt16 } from '../dsp/pcm.js';
-import { flagArg, numberArg, textArg } from './argv.js';
+import { exitOnHelp, flagArg, numberArg, textArg } from './argv.js';
 
+exitOnHelp(`npm run bench:live -- [options]: earshot run on a 32 kHz replay in real time; CPU and RSS beside capture alone
+
+  --seconds N   measured seconds (default 60)
+  --warmup N    seconds before measuring (default 10)
+  --file F      the recording replayed (default a dev chainsaw recording)
+  --plain       without the memory settings of agent/node-memory.ts, for comparison
+`);
 const seconds = numberArg('seconds', 60);
 const warmup = numberArg('warmup', 10);
 const plain = flagArg('plain');

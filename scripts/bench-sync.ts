@@ -21,8 +21,17 @@ import { SqliteStore } from '../agent/store/sqlite-store.js';
 import { ReconnectBackoff } from '../agent/sync/backoff.js';
 import { MqttBroker } from '../agent/sync/mqtt-broker.js';
 import { OutboxDrain } from '../agent/sync/outbox-drain.js';
-import { numberArg, textArg } from './argv.js';
+import { exitOnHelp, numberArg, textArg } from './argv.js';
 import { freePort, waitForPort } from './ports.js';
+
+exitOnHelp(`npm run bench:sync -- [options]: the outbox drain of a backlog to Mosquitto beside raw mqtt.js QoS 1
+
+  --events N    backlog size (default 20000)
+  --runs N      runs per side, alternating which goes first (default 5)
+  --window N    in-flight window (default 16)
+  --url URL     an existing broker (default: a mosquitto started on a free port)
+  --json        one JSON object instead of the table
+`);
 
 const EVENTS = Math.round(numberArg('events', 20_000));
 const RUNS = Math.round(numberArg('runs', 5));

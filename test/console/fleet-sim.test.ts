@@ -29,11 +29,4 @@ describe('bench:fleet simulator', () => {
     // The console is measured as `earshot console` runs it.
     expect(json.consoleStart).toBe(`MALLOC_MMAP_THRESHOLD_=131072 node ${NODE_MEMORY_FLAGS.join(' ')}`);
   }, 150_000);
-
-  it('--help prints the options and runs nothing', () => {
-    const r = spawnSync(process.execPath, [SCRIPT, '--help'], { encoding: 'utf8', timeout: 20_000 });
-    expect(r.status).toBe(0);
-    for (const option of ['--devices N', '--preload N', '--plain', '--console-log FILE']) expect(r.stdout).toContain(option);
-    expect(r.stdout).not.toContain('fleet benchmark');
-  });
 });
