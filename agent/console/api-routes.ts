@@ -62,6 +62,18 @@ export function alertQuery(params: URLSearchParams): AlertQuery {
   return q;
 }
 
+export const DEFAULT_HEALTH_LIMIT = 288;
+export const MAX_HEALTH_LIMIT = 2016;
+
+/** `since` (ISO, default 24 h before now) and `limit` (1–2016, default 288: a day at the default 5 min) of a health history. */
+export function healthQuery(params: URLSearchParams, nowMs: number): { sinceMs: number; limit: number } {
+  const sinceMs = isoParam(params, 'since') ?? nowMs - 24 * 3600 * 1000;
+  const limit = params.get('limit');
+  if (limit === null || limit === '') return { sinceMs, limit: DEFAULT_HEALTH_LIMIT };
+  if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_HEALTH_LIMIT) throw new HttpError(400, `limit=${limit}: expected a whole number from 1 to ${MAX_HEALTH_LIMIT}`);
+  return { sinceMs, limit: Number(limit) };
+}
+
 /** The review body: `{verdict: "confirmed"|"false_alarm"|null, note?: string}`. */
 export function parseReview(body: unknown): { verdict: Verdict; note: string } | null {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'expected a JSON object {verdict, note?}');
@@ -86,6 +98,14 @@ export class ApiRoutes {
 
   devices(res: http.ServerResponse): void {
     sendJson(res, 200, { devices: this.backend.devices() });
+  }
+
+  /** A device's health history: `since` (default a day ago), `limit` (default 288, at most 2016), oldest first. */
+  health(res: http.ServerResponse, device: string, params: URLSearchParams, nowMs: number): void {
+    const q = healthQuery(params, nowMs);
+    const health = this.backend.healthHistory(device, q.sinceMs, q.limit);
+    if (!health) throw new HttpError(404, `no device ${device}`);
+    sendJson(res, 200, { device, since: new Date(q.sinceMs).toISOString(), health });
   }
 
   alerts(res: http.ServerResponse, params: URLSearchParams): void {

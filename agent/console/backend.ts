@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { ClipResolution } from './clip-service.js';
-import type { Alert, AlertQuery, BrokerState, ConsoleStatus, DeviceInfo, Verdict } from './types.js';
+import type { Alert, AlertQuery, BrokerState, ConsoleStatus, DeviceHealth, DeviceInfo, Verdict } from './types.js';
 
 export interface BackendEvents {
   alert: [alert: Alert];
@@ -16,6 +16,8 @@ export interface BackendEvents {
 export interface ConsoleBackend extends Pick<EventEmitter<BackendEvents>, 'on' | 'off'> {
   status(): ConsoleStatus;
   devices(): DeviceInfo[];
+  /** A device's health samples since `sinceMs` (the newest `limit`, oldest first); undefined for a device it does not know. */
+  healthHistory(device: string, sinceMs: number, limit: number): DeviceHealth[] | undefined;
   alerts(query: AlertQuery): Alert[];
   /** The same list as each alert's JSON text, when the backend has it stored as text (no parse, no re-serialising). */
   alertsJson?(query: AlertQuery): string[];

@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { makeFolder } from '../store/sqlite-open.js';
 import path from 'node:path';
 import { migrateConsole } from './console-schema.js';
-import type { DeviceStatus, ParsedHealth } from './payloads.js';
-import type { Alert, AlertQuery, DeviceInfo, DeviceState, Review, Verdict } from './types.js';
+import { deviceHealthFromJson, type DeviceStatus, type ParsedHealth } from './payloads.js';
+import type { Alert, AlertQuery, DeviceHealth, DeviceInfo, DeviceState, Review, Verdict } from './types.js';
 
 export type Arrival = 'new' | 'update' | 'duplicate' | 'stale';
 
@@ -311,10 +311,14 @@ export class ConsoleStore {
       .immediate();
   }
 
-  /** The last `limit` health samples of a device, newest first. */
-  healthHistory(device: string, limit = 100): { at: string; data: unknown }[] {
-    const rows = this.conn.prepare('SELECT at_ms, data FROM health WHERE device = ? ORDER BY id DESC LIMIT ?').all(device, limit) as { at_ms: number; data: string }[];
-    return rows.map((r) => ({ at: new Date(r.at_ms).toISOString(), data: JSON.parse(r.data) as unknown }));
+  /** A device's health samples since `sinceMs`, the newest `limit` of them, oldest first; undefined for an unknown device. */
+  healthHistory(device: string, sinceMs: number, limit: number): DeviceHealth[] | undefined {
+    if (!this.deviceRow(device)) return undefined;
+    const rows = this.conn.prepare('SELECT data FROM health WHERE device = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?').pluck().all(device, Math.floor(sinceMs), limit) as string[];
+    return rows
+      .reverse()
+      .map(deviceHealthFromJson)
+      .filter((h): h is DeviceHealth => h !== undefined);
   }
 
   /** An event arrived from the device: it is alive now; its position, if it says. */

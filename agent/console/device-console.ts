@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
-import type { HealthPayload } from '../health/health-payload.js';
 import type { Logger } from '../log.js';
 import { readRunState, RUN_STATE_KEY } from '../run-state.js';
 import { openEventReader, type EventReader } from '../store/event-reader.js';
@@ -21,6 +20,7 @@ import type { BackendEvents, ConsoleBackend } from './backend.js';
 import type { ClipResolution } from './clip-service.js';
 import type { Alert, AlertQuery, ConsoleStatus, DeviceHealth, DeviceInfo } from './types.js';
 import { DEFAULT_ALERT_LIMIT, MAX_ALERT_LIMIT } from './console-store.js';
+import { deviceHealthFromJson } from './payloads.js';
 
 /** Newest events looked at for a list (device mode sorts threats first among them). */
 const WINDOW = 5000;
@@ -58,23 +58,6 @@ export function storedToAlert(s: StoredEvent): Alert {
   return alert;
 }
 
-function healthOf(text: string | undefined): DeviceHealth | undefined {
-  let h: Partial<HealthPayload>;
-  try {
-    h = text ? (JSON.parse(text) as Partial<HealthPayload>) : {};
-  } catch {
-    return undefined;
-  }
-  if (typeof h.at !== 'string') return undefined;
-  const out: DeviceHealth = { at: h.at };
-  if (typeof h.batteryPercent === 'number') out.batteryPercent = h.batteryPercent;
-  if (typeof h.cpuTempC === 'number') out.cpuTempC = h.cpuTempC;
-  if (h.disk) out.disk = { freeBytes: h.disk.freeBytes, totalBytes: h.disk.totalBytes };
-  if (h.queue) out.queue = { depth: h.queue.depth };
-  if (typeof h.clockSynced === 'boolean') out.clockSynced = h.clockSynced;
-  if (typeof h.soundLevelDbfs === 'number') out.soundLevelDbfs = h.soundLevelDbfs;
-  return out;
-}
 
 export class DeviceConsole extends EventEmitter<BackendEvents> implements ConsoleBackend {
   readonly canReview = false;
@@ -142,10 +125,18 @@ export class DeviceConsole extends EventEmitter<BackendEvents> implements Consol
     return { mode: 'device', version: this.opts.version };
   }
 
+  healthHistory(device: string, sinceMs: number, limit: number): DeviceHealth[] | undefined {
+    if (device !== this.opts.config.device.id) return undefined;
+    return this.db.sync
+      .healthSince(sinceMs, limit)
+      .map(deviceHealthFromJson)
+      .filter((h): h is DeviceHealth => h !== undefined);
+  }
+
   devices(): DeviceInfo[] {
     const { config } = this.opts;
     const run = readRunState(this.db.sync.state(RUN_STATE_KEY));
-    const health = healthOf(this.db.sync.latestHealth());
+    const health = deviceHealthFromJson(this.db.sync.latestHealth());
     const running = run?.state === 'running' && processAlive(run.pid);
     const seen = [health?.at, running ? new Date().toISOString() : run?.updatedAt].filter((t): t is string => typeof t === 'string').sort();
     const d: DeviceInfo = { device: config.device.id, state: run ? (running ? 'online' : 'offline') : 'unknown', lastSeen: seen.length ? seen[seen.length - 1]! : null };

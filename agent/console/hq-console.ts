@@ -26,7 +26,7 @@ import { ClipCache } from './clip-cache.js';
 import { ClipService, type ClipResolution } from './clip-service.js';
 import { ConsoleStore } from './console-store.js';
 import { ConsoleIngest } from './ingest.js';
-import type { Alert, AlertQuery, ConsoleStatus, DeviceInfo, Verdict } from './types.js';
+import type { Alert, AlertQuery, ConsoleStatus, DeviceHealth, DeviceInfo, Verdict } from './types.js';
 
 export interface HqConsoleOptions {
   config: Config;
@@ -176,6 +176,10 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
 
   alerts(query: AlertQuery): Alert[] {
     return this.db.listAlerts(query);
+  }
+
+  healthHistory(device: string, sinceMs: number, limit: number): DeviceHealth[] | undefined {
+    return this.db.healthHistory(device, sinceMs, limit);
   }
 
   alertsJson(query: AlertQuery): string[] {

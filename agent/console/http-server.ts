@@ -137,14 +137,11 @@ export class ConsoleServer {
     if (p === '/api/devices') return this.only(get, () => routes.devices(res));
     if (p === '/api/alerts') return this.only(get, () => routes.alerts(res, url.searchParams));
     if (p === '/api/stream') return this.only(get, () => this.sse!.add(req, res));
+    const dh = /^\/api\/devices\/([^/]+)\/health$/.exec(p);
+    if (dh) return this.only(get, () => routes.health(res, decodedSegment(dh[1]!, 'device id'), url.searchParams, Date.now()));
     const m = /^\/api\/alerts\/([^/]+)(?:\/(clip|spectrogram\.png|review))?$/.exec(p);
     if (m) {
-      let id: string;
-      try {
-        id = decodeURIComponent(m[1]!);
-      } catch {
-        throw new HttpError(400, 'alert id: not valid percent-encoding');
-      }
+      const id = decodedSegment(m[1]!, 'alert id');
       switch (m[2]) {
         case undefined:
           return this.only(get, () => routes.alert(res, id));
@@ -237,4 +234,13 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
       }
     });
   });
+}
+
+/** A path segment, percent-decoded; a 400 naming what it is when the encoding is broken. */
+function decodedSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `${what}: not valid percent-encoding`);
+  }
 }

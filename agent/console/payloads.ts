@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { CATEGORIES, type Category } from '../event.js';
+import type { HealthPayload } from '../health/health-payload.js';
 import type { Alert, DeviceHealth } from './types.js';
 
 /** Largest payload looked at: an event with many model labels is a few kB. */
@@ -152,4 +153,27 @@ export function parseHealthMessage(topic: string, payload: Buffer): Parsed<Parse
   const health: DeviceHealth = { ...rest };
   if (queue) health.queue = { depth: queue.depth };
   return { ok: true, value: where ? { health, location: where } : { health } };
+}
+
+/**
+ * The fields the page shows from a stored health sample (the agent's health JSON as it wrote or
+ * published it); undefined when the text is not such a sample. Lenient: it reads samples the
+ * agent stored and messages the ingest already validated.
+ */
+export function deviceHealthFromJson(text: string | undefined): DeviceHealth | undefined {
+  let h: Partial<HealthPayload>;
+  try {
+    h = text ? (JSON.parse(text) as Partial<HealthPayload>) : {};
+  } catch {
+    return undefined;
+  }
+  if (typeof h !== 'object' || h === null || typeof h.at !== 'string') return undefined;
+  const out: DeviceHealth = { at: h.at };
+  if (typeof h.batteryPercent === 'number') out.batteryPercent = h.batteryPercent;
+  if (typeof h.cpuTempC === 'number') out.cpuTempC = h.cpuTempC;
+  if (h.disk) out.disk = { freeBytes: h.disk.freeBytes, totalBytes: h.disk.totalBytes };
+  if (h.queue) out.queue = { depth: h.queue.depth };
+  if (typeof h.clockSynced === 'boolean') out.clockSynced = h.clockSynced;
+  if (typeof h.soundLevelDbfs === 'number') out.soundLevelDbfs = h.soundLevelDbfs;
+  return out;
 }

@@ -38,6 +38,7 @@ export class SyncQueries {
   private readonly stats: Database.Statement;
   private readonly stateValue: Database.Statement;
   private readonly lastHealth: Database.Statement;
+  private readonly recentHealth: Database.Statement;
 
   constructor(db: Database.Database) {
     this.stats = db.prepare(
@@ -45,6 +46,7 @@ export class SyncQueries {
     );
     this.stateValue = db.prepare('SELECT value FROM state WHERE key = ?').pluck();
     this.lastHealth = db.prepare('SELECT data FROM health ORDER BY id DESC LIMIT 1').pluck();
+    this.recentHealth = db.prepare('SELECT data FROM health WHERE at_ms >= ? ORDER BY id DESC LIMIT ?').pluck();
   }
 
   outboxSummary(): OutboxSummary {
@@ -67,6 +69,11 @@ export class SyncQueries {
   /** The JSON of the latest stored health sample (`earshot status`). */
   latestHealth(): string | undefined {
     return this.lastHealth.get() as string | undefined;
+  }
+
+  /** The JSON of the health samples taken since `sinceMs`, the newest `limit` of them, oldest first (the console's history). */
+  healthSince(sinceMs: number, limit: number): string[] {
+    return (this.recentHealth.all(Math.floor(sinceMs), limit) as string[]).reverse();
   }
 
   /** A value of the key/value state (see state-keys.ts and the keys other components define). */

@@ -34,6 +34,7 @@ describe('console --device over a real data folder', () => {
     const clipFile = path.join(dataDir, 'clips', 'a.wav');
     fs.writeFileSync(clipFile, clipBytes);
     store.attachClip(ids[1]!, { path: clipFile, format: 'wav', durationMs: 3000, sha256: crypto.createHash('sha256').update(clipBytes).digest('hex'), bytes: clipBytes.length });
+    store.recordHealth({ at: '2026-03-01T12:00:00.000Z', data: { at: '2026-03-01T12:00:00.000Z', batteryPercent: 65, soundLevelDbfs: -61 } });
     store.recordHealth({ at: '2026-03-01T12:05:00.000Z', data: { at: '2026-03-01T12:05:00.000Z', batteryPercent: 64, cpuTempC: 51, queue: { depth: 2 }, soundLevelDbfs: -48 } });
     saveRunState(store, { pid: process.pid, startedAt: '2026-03-01T11:00:00.000Z', source: 'file', description: 'x.wav', version: '9.9' }, 'running', Date.now());
     const config = testConfig(dataDir, {}, { device: { id: DEVICE, location: { lat: -37.8, lon: -73.1 } }, storage: { dataDir, clipPreSec: 1 } });
@@ -60,6 +61,19 @@ describe('console --device over a real data folder', () => {
     const { devices } = (await getJson<{ devices: DeviceInfo[] }>(app.url, '/api/devices')).body;
     expect(devices).toHaveLength(1);
     expect(devices[0]).toMatchObject({ device: DEVICE, state: 'online', version: '9.9', startedAt: '2026-03-01T11:00:00.000Z', location: { lat: -37.8, lon: -73.1 }, health: { at: '2026-03-01T12:05:00.000Z', batteryPercent: 64, cpuTempC: 51, queue: { depth: 2 }, soundLevelDbfs: -48 } });
+  });
+
+  it('serves this device\'s health history from the agent\'s samples; another device is 404', async () => {
+    type History = { health: { at: string; soundLevelDbfs?: number }[] };
+    const since = encodeURIComponent('2026-03-01T00:00:00Z');
+    const { body } = await getJson<History>(app.url, `/api/devices/${DEVICE}/health?since=${since}`);
+    expect(body.health.map((h) => [h.at, h.soundLevelDbfs])).toEqual([
+      ['2026-03-01T12:00:00.000Z', -61],
+      ['2026-03-01T12:05:00.000Z', -48],
+    ]);
+    expect((await getJson<History>(app.url, `/api/devices/${DEVICE}/health?since=${since}&limit=1`)).body.health.map((h) => h.soundLevelDbfs)).toEqual([-48]);
+    expect((await getJson<History>(app.url, `/api/devices/${DEVICE}/health`)).body.health).toEqual([]); // a day back from now: none
+    expect((await getJson(app.url, '/api/devices/other/health')).status).toBe(404);
   });
 
   it('serves clips from the data folder (Range too); 404 without one', async () => {

@@ -112,6 +112,41 @@ describe('console ingest over a real broker', () => {
     await waitFor(() => sse.of('device').some((d) => (d as DeviceInfo).state === 'offline'), 3000, 'dev-a offline on the stream');
   });
 
+  it('serves a device’s health history, oldest first, by time and count; names what is wrong with a query', async () => {
+    const t = Date.now();
+    const at = (hoursAgo: number) => new Date(t - hoursAgo * 3600_000).toISOString();
+    const other = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    for (const [h, db] of [[3, -60], [2, -55], [1, -50]] as const) {
+      await other.publishAsync('earshot/dev-h/health', JSON.stringify({ at: at(h), batteryPercent: 90 - h, soundLevelDbfs: db, clockSynced: true, uptimeSec: 9 }), { qos: 1 });
+    }
+    await other.endAsync();
+    type History = { device: string; since: string; health: { at: string; soundLevelDbfs?: number; batteryPercent?: number }[] };
+    const history = async (query = '') => getJson<History>(hq.url, `/api/devices/dev-h/health${query}`);
+    await waitFor(async () => (await history()).body.health?.length === 3, 5000, 'three health samples of dev-h');
+    const all = (await history()).body;
+    expect(all.health.map((x) => [x.at, x.soundLevelDbfs, x.batteryPercent])).toEqual([
+      [at(3), -60, 87],
+      [at(2), -55, 88],
+      [at(1), -50, 89],
+    ]);
+    expect(all.health[0]).not.toHaveProperty('uptimeSec');
+    expect(Date.parse(all.since)).toBeGreaterThan(t - 24 * 3600_000 - 60_000); // a day by default
+    expect((await history('?limit=2')).body.health.map((x) => x.soundLevelDbfs)).toEqual([-55, -50]);
+    expect((await history(`?since=${encodeURIComponent(at(1.5))}`)).body.health.map((x) => x.soundLevelDbfs)).toEqual([-50]);
+    const unknown = await getJson<{ error: string }>(hq.url, '/api/devices/nobody/health');
+    expect([unknown.status, unknown.body.error]).toEqual([404, 'no device nobody']);
+    for (const [q, message] of [
+      ['?limit=0', /limit=0: expected a whole number from 1 to 2016/],
+      ['?since=yesterday', /since=yesterday: expected an ISO 8601 time/],
+    ] as const) {
+      const r = await getJson<{ error: string }>(hq.url, `/api/devices/dev-h/health${q}`);
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatch(message);
+    }
+    expect((await getJson(hq.url, '/api/devices/%E0%A4%A/health')).status).toBe(400);
+    expect((await post(hq.url, '/api/devices/dev-h/health', {})).status).toBe(405);
+  });
+
   it('keeps a hostile device id as the text it is', async () => {
     const hostile = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
     try {
