@@ -160,6 +160,12 @@ describe('the console page in Chromium, against a real agent, broker and console
     // Device updates reach the page at most once a second, so the map may draw it a moment later.
     await see('the device on the map', () => page.locator(`#map .map-device[data-device="${DEVICE}"] circle`).waitFor({ timeout: 5_000 }));
     await expect(page.locator(`#map .map-device[data-device="${DEVICE}"] circle`).count()).resolves.toBe(1);
+    // Its last 24 h of health, drawn from /api/devices/<id>/health (and redrawn as samples come: every 10 s here).
+    const card = page.locator(`li.device[data-device="${DEVICE}"]`);
+    await card.locator('button.history-toggle').click();
+    await see('a health sparkline of the device', () => card.locator('.spark polyline').first().waitFor({ state: 'attached', timeout: 30_000 }));
+    await expect(card.locator('.spark polyline').first().getAttribute('points')).resolves.toMatch(/^\d+(\.\d)?,\d+\.\d( \d+(\.\d)?,\d+\.\d)+$/);
+    await expect(card.locator('button.history-toggle').getAttribute('aria-expanded')).resolves.toBe('true');
   });
 
   it('loads the spectrogram of the clip the console fetched from the device', async () => {

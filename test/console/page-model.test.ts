@@ -43,6 +43,7 @@ interface PageModel {
   healthRows(d: DeviceLike): [string, string, boolean][];
   projectDevices(d: DeviceLike[], w: number, h: number, margin: number): { points: { device: DeviceLike; x: number; y: number }[]; kmPerUnit?: number };
   scaleBar(maxKm: number): { km: number; label: string } | undefined;
+  sparkline(samples: Record<string, unknown>[], field: string, w: number, h: number): { points: string; min: number; max: number; last: number } | undefined;
 }
 
 let m: PageModel;
@@ -159,5 +160,21 @@ describe('console page model', () => {
     expect(m.scaleBar(3.7)).toEqual({ km: 2, label: '2 km' });
     expect(m.scaleBar(0.7)).toEqual({ km: 0.5, label: '500 m' });
     expect(m.scaleBar(0)).toBeUndefined();
+  });
+
+  it('draws a health field over time as polyline points: time across, value up; gaps and other fields ignored', () => {
+    const at = (min: number) => new Date(Date.parse('2026-11-29T10:00:00Z') + min * 60_000).toISOString();
+    const samples = [
+      { at: at(0), soundLevelDbfs: -60, batteryPercent: 90 },
+      { at: at(5), batteryPercent: 89 }, // no sound level in this one
+      { at: at(10), soundLevelDbfs: -40 },
+      { at: at(20), soundLevelDbfs: -50 },
+    ];
+    expect(m.sparkline(samples, 'soundLevelDbfs', 100, 20)).toEqual({ points: '0.0,20.0 50.0,0.0 100.0,10.0', min: -60, max: -40, last: -50 });
+    // One sample, or all equal: a level line at mid height.
+    expect(m.sparkline([samples[0]!], 'soundLevelDbfs', 100, 20)!.points).toBe('0,10.0 100,10.0');
+    expect(m.sparkline(samples.slice(0, 2), 'batteryPercent', 100, 20)).toEqual({ points: '0.0,0.0 100.0,20.0', min: 89, max: 90, last: 89 });
+    expect(m.sparkline(samples, 'cpuTempC', 100, 20)).toBeUndefined();
+    expect(m.sparkline([{ at: 'never', soundLevelDbfs: -3 }], 'soundLevelDbfs', 100, 20)).toBeUndefined();
   });
 });

@@ -7,9 +7,9 @@
  * nodes and safe attributes only).
  */
 import { ApiError, getJson, postJson, whyNot } from './api.js';
-import { apiPath, fill, h } from './dom.js';
+import { apiPath, fill, h, s } from './dom.js';
 import { drawMap } from './map.js';
-import { compareAlerts, formatAgo, formatDuration, formatPercent, healthRows, isNewer, matchesFilter, alertsQuery, timeWindow } from './model.js';
+import { compareAlerts, formatAgo, formatDuration, formatPercent, healthRows, isNewer, matchesFilter, alertsQuery, sparkline, timeWindow } from './model.js';
 
 /** How many alerts the feed asks for; the filters narrow the rest. */
 const LIMIT = 200;
@@ -57,6 +57,9 @@ const state = {
   stream: undefined,
   /** id -> the alert's elements and media state. */
   rows: new Map(),
+  /** Devices whose health history is open, and what /api/devices/<id>/health answered (samples, or {error}). */
+  historyOpen: new Set(),
+  history: new Map(),
 };
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
@@ -160,6 +163,8 @@ function renderDevices() {
           ? h('dl', { class: 'health' }, ...rows.map(([k, v, warn]) => [h('dt', undefined, k), h('dd', { class: warn ? 'warn' : undefined }, v)]))
           : h('p', { class: 'muted' }, 'no health report yet'),
         d.health?.at ? h('p', { class: 'muted small' }, `health ${formatAgo(d.health.at, now)}`) : null,
+        h('button', { type: 'button', class: 'link history-toggle', 'data-history': d.device, 'aria-expanded': String(state.historyOpen.has(d.device)) }, state.historyOpen.has(d.device) ? 'hide the last 24 h' : 'the last 24 h'),
+        state.historyOpen.has(d.device) ? historyView(state.history.get(d.device)) : null,
       );
     }),
   );
@@ -167,6 +172,41 @@ function renderDevices() {
   const unplaced = drawMap(ui.map, list, state.filter.device);
   fill(ui.mapNote, unplaced > 0 && list.length > unplaced ? `${unplaced} device(s) without a position are not drawn.` : '');
   renderDeviceOptions();
+}
+
+// ---------------------------------------------------------------- health history
+
+const HISTORY_FIELDS = [
+  ['soundLevelDbfs', 'sound level', 'dBFS'],
+  ['batteryPercent', 'battery', '%'],
+  ['cpuTempC', 'temperature', '°C'],
+];
+
+/** A device's last 24 h of health as sparklines (what a technician checks: does it hear, does it charge). */
+function historyView(history) {
+  if (history === undefined) return h('p', { class: 'history muted' }, 'loading …');
+  if (history.error) return h('p', { class: 'history warn' }, `history: ${history.error}`);
+  const lines = HISTORY_FIELDS.map(([field, label, unit]) => {
+    const line = sparkline(history, field, 120, 24);
+    if (!line) return null;
+    const range = line.min === line.max ? `${line.min.toFixed(0)}` : `${line.min.toFixed(0)} to ${line.max.toFixed(0)}`;
+    return h(
+      'div',
+      { class: 'spark', 'data-field': field },
+      h('span', { class: 'spark-label' }, `${label} ${range} ${unit}`),
+      s('svg', { class: 'spark-svg', viewBox: '0 0 120 24', width: 120, height: 24, role: 'img', 'aria-label': `${label}, ${history.length} samples` }, s('polyline', { class: 'spark-line', points: line.points })),
+    );
+  }).filter(Boolean);
+  return h('div', { class: 'history' }, lines.length ? lines : h('p', { class: 'muted' }, 'no health samples in the last 24 h'), h('p', { class: 'muted small' }, `${history.length} samples, oldest first`));
+}
+
+async function loadHistory(device) {
+  try {
+    state.history.set(device, (await getJson(apiPath('devices', device, 'health'))).health);
+  } catch (err) {
+    state.history.set(device, { error: err instanceof ApiError ? err.message : 'the console did not answer' });
+  }
+  scheduleDevices();
 }
 
 /** A fleet sends many device updates: the panel is drawn at most every DEVICES_EVERY_MS. */
@@ -202,6 +242,8 @@ function upsertDevice(d) {
   const before = state.devices.get(d.device);
   state.devices.set(d.device, d);
   scheduleDevices();
+  // An open history follows new samples.
+  if (state.historyOpen.has(d.device) && d.health?.at !== before?.health?.at) void loadHistory(d.device);
   // A device came back: its pending clips can be fetched now (the server retries; ask again soon).
   if (d.state === 'online' && before?.state !== 'online') {
     for (const row of state.rows.values()) if (row.pending && row.alert.device === d.device) scheduleMediaRetry(row, RETURN_RETRY_MS);
@@ -209,6 +251,17 @@ function upsertDevice(d) {
 }
 
 ui.devices.addEventListener('click', (ev) => {
+  const toggle = ev.target.closest('button.history-toggle');
+  if (toggle) {
+    const device = toggle.dataset.history;
+    if (state.historyOpen.delete(device)) state.history.delete(device);
+    else {
+      state.historyOpen.add(device);
+      void loadHistory(device);
+    }
+    renderDevices();
+    return;
+  }
   const btn = ev.target.closest('button.device-name');
   if (!btn) return;
   ui.device.value = btn.dataset.device;

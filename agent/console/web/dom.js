@@ -8,7 +8,7 @@
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Attributes that cannot carry script or load anything: values from the API may go here. */
-const SAFE_ATTRIBUTES = /^(class|id|title|role|type|name|value|for|datetime|lang|hidden|disabled|placeholder|rows|maxlength|autocomplete|inputmode|min|max|step|aria-[a-z-]+|data-[a-z-]+|cx|cy|r|x|y|x1|x2|y1|y2|width|height|viewBox|text-anchor|dominant-baseline|preload|controls|alt|loading|decoding)$/;
+const SAFE_ATTRIBUTES = /^(class|id|title|role|type|name|value|for|datetime|lang|hidden|disabled|placeholder|rows|maxlength|autocomplete|inputmode|min|max|step|aria-[a-z-]+|data-[a-z-]+|cx|cy|r|x|y|x1|x2|y1|y2|points|width|height|viewBox|text-anchor|dominant-baseline|preload|controls|alt|loading|decoding)$/;
 
 function apply(el, attrs, children) {
   for (const [k, v] of Object.entries(attrs ?? {})) {

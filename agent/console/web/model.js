@@ -161,3 +161,21 @@ export function scaleBar(maxKm) {
   const km = [5, 2, 1].map((m) => m * p).find((v) => v <= maxKm);
   return { km, label: km >= 1 ? `${km} km` : `${Math.round(km * 1000)} m` };
 }
+
+/**
+ * A sparkline of one numeric health field over time, for an SVG polyline in a `width` × `height`
+ * box (time across, value up): `{points, min, max, last}`; undefined when no sample has the
+ * field. One sample is a level line across the box.
+ */
+export function sparkline(samples, field, width, height) {
+  const pts = samples.map((x) => [Date.parse(x.at), x[field]]).filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v));
+  if (pts.length === 0) return undefined;
+  const values = pts.map(([, v]) => v);
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const t0 = pts[0][0];
+  const t1 = pts[pts.length - 1][0];
+  const y = (v) => (max > min ? height - ((v - min) / (max - min)) * height : height / 2).toFixed(1);
+  const xy = pts.length === 1 ? [[0, pts[0][1]], [width, pts[0][1]]].map(([x, v]) => `${x},${y(v)}`) : pts.map(([t, v]) => `${(t1 > t0 ? ((t - t0) / (t1 - t0)) * width : 0).toFixed(1)},${y(v)}`);
+  return { points: xy.join(' '), min, max, last: values[values.length - 1] };
+}
