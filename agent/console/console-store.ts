@@ -7,7 +7,9 @@
  * but never consistency, and ingest from a fleet is many small commits (FULL would fsync each).
  */
 import Database from 'better-sqlite3';
-import { makeFolder } from '../store/sqlite-open.js';
+import { DataError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { hasDatabaseHeader, isCorruptionError, makeFolder, moveAside, quickCheck } from '../store/sqlite-open.js';
 import path from 'node:path';
 import { migrateConsole } from './console-schema.js';
 import { deviceHealthFromJson, type DeviceStatus, type ParsedHealth } from './payloads.js';
@@ -22,7 +24,18 @@ export interface ConsoleStoreOptions {
   file: string;
   /** Health samples kept per device (default 2016: a week at the default 5 min). */
   healthPerDevice?: number;
+  /**
+   * A damaged file: `recover` (the console) moves it aside, starts a fresh one and copies every
+   * table that can still be read, saying so through `logger`; `fail` (default: `export-reviews`)
+   * throws a DataError (exit 65) naming the file and leaves it as it is.
+   */
+  onDamaged?: 'recover' | 'fail';
+  logger?: Logger;
+  clock?: () => number;
 }
+
+/** The console's tables, in the order a recovery copies them. */
+const CONSOLE_TABLES = ['alerts', 'reviews', 'devices', 'health', 'clips', 'clip_wanted'] as const;
 
 interface AlertRow {
   body: string;
@@ -99,6 +112,24 @@ export function alertListQuery(q: AlertQuery): { sql: string; params: Record<str
   return { sql, params };
 }
 
+/** The console connection's settings, its migrations and fresh planner statistics. */
+function prepareConnection(db: Database.Database): Database.Database {
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    migrateConsole(db);
+    // Fresh planner statistics for the alert indexes (a label + device filter picks the device
+    // index only when SQLite knows a device has far fewer alerts than a label); the cheap
+    // form SQLite recommends for a long-lived connection on open, then optimize() hourly.
+    db.pragma('optimize = 0x10002');
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 export class ConsoleStore {
   private db?: Database.Database;
 
@@ -125,22 +156,60 @@ export class ConsoleStore {
 
   open(): void {
     if (this.db) return;
-    makeFolder(path.dirname(this.opts.file));
-    const db = new Database(this.opts.file);
+    const file = this.opts.file;
+    makeFolder(path.dirname(file));
+    // A file that is not a database is moved aside exactly as found (SQLite would delete its -wal on close).
+    if (!hasDatabaseHeader(file)) return this.damaged('file is not a database (no SQLite header)');
+    let db: Database.Database | undefined;
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
-      migrateConsole(db);
-      // Fresh planner statistics for the alert indexes (a label + device filter picks the device
-      // index only when SQLite knows a device has far fewer alerts than a label); the cheap
-      // form SQLite recommends for a long-lived connection on open, then optimize() hourly.
-      db.pragma('optimize = 0x10002');
-    } catch (err) {
+      db = new Database(file);
+      const damage = quickCheck(db);
+      if (damage === undefined) {
+        this.db = prepareConnection(db);
+        return;
+      }
       db.close();
-      throw err;
+      return this.damaged(`quick_check: ${damage}`);
+    } catch (err) {
+      try {
+        db?.close();
+      } catch {
+        // a damaged file may fail to close cleanly; it is being reported or moved aside anyway
+      }
+      if (!isCorruptionError(err)) throw err;
+      return this.damaged((err as Error).message);
+    }
+  }
+
+  /** A damaged console.db: fail naming it, or move it aside and go on with what can be read. */
+  private damaged(reason: string): void {
+    const file = this.opts.file;
+    if (this.opts.onDamaged !== 'recover') {
+      throw new DataError(`${file} is damaged (${reason}); the console moves it aside and starts a fresh one at its next start`, { component: 'console.store', code: 'console.db-damaged' });
+    }
+    const log = this.opts.logger;
+    log?.error({ file, reason }, 'CONSOLE DATABASE DAMAGED: moving it aside and copying what can be read');
+    const movedTo = moveAside(file, (this.opts.clock ?? Date.now)());
+    const db = prepareConnection(new Database(file));
+    const copied: Record<string, number> = {};
+    const lost: string[] = [];
+    try {
+      db.prepare('ATTACH DATABASE ? AS damaged').run(movedTo);
+      for (const table of CONSOLE_TABLES) {
+        // A table scan (NOT INDEXED), row by row (WHERE 1 turns off SQLite's copy of whole
+        // b-trees, which would carry a damaged index over): what the table itself still holds.
+        try {
+          copied[table] = db.prepare(`INSERT OR IGNORE INTO main.${table} SELECT * FROM damaged.${table} NOT INDEXED WHERE 1`).run().changes;
+        } catch (err) {
+          lost.push(`${table} (${(err as Error).message})`);
+        }
+      }
+      db.prepare('DETACH DATABASE damaged').run();
+    } catch (err) {
+      lost.push(`every table (${(err as Error).message})`);
     }
     this.db = db;
+    log?.error({ file, movedTo, copied, lost }, 'CONSOLE DATABASE RECOVERED: the damaged file is kept beside it; what could be read was copied into a fresh one');
   }
 
   /** Refreshes the planner's statistics where they are stale (`PRAGMA optimize`; cheap when nothing changed). */

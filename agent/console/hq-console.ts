@@ -92,7 +92,7 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
     const { config, logger } = this.opts;
     const mqtt = config.mqtt;
     makeFolder(this.opts.dataDir);
-    const store = new ConsoleStore({ file: path.join(this.opts.dataDir, 'console.db') });
+    const store = new ConsoleStore({ file: path.join(this.opts.dataDir, 'console.db'), onDamaged: 'recover', logger: logger.child({ component: 'console.store' }), clock: () => this.now() });
     store.open();
     this.store = store;
     const connection: ConnectionOptions = { ...connectionOptions(mqtt, config.device.id), clientId: consoleClientId(this.opts.dataDir), protocolVersion: 5 };

@@ -4,11 +4,15 @@
  * stores its alert and touches its device in one call; filtered lists read their index in the
  * page's order instead of sorting every alert of a label or device.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { ConsoleStore, alertListQuery } from '../../agent/console/console-store.js';
 import { HqConsole, STORE_OPTIMIZE_INTERVAL_MS } from '../../agent/console/hq-console.js';
+import { DataError, exitCodeOf } from '../../agent/errors.js';
+import { createLogger } from '../../agent/log.js';
 import { silentLogger } from '../../agent/silent-logger.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 import type { Alert } from '../../agent/console/types.js';
@@ -125,5 +129,74 @@ describe('ConsoleStore', () => {
     expect(optimize).toHaveBeenCalledTimes(2);
     await hq.stop();
     expect(timers.pending).not.toContain(STORE_OPTIMIZE_INTERVAL_MS);
+  });
+
+  describe('a damaged console.db', () => {
+    const logged = () => {
+      const lines: Record<string, unknown>[] = [];
+      const destination = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          cb();
+        },
+      });
+      return { lines, logger: createLogger({ level: 'info', format: 'json', isTTY: false, destination }) };
+    };
+    const corrupt = (dir: string) => fs.readdirSync(dir).filter((f) => f.startsWith('console.db.corrupt-') && !/-(wal|shm)$/.test(f));
+
+    it('a file that is not a database: export-reviews (fail) names it, exit 65, and leaves it; the console (recover) moves it aside and starts fresh', () => {
+      const dir = tempDir('earshot-console-damaged-');
+      const file = path.join(dir, 'console.db');
+      const garbage = Buffer.alloc(50_000, 7);
+      fs.writeFileSync(file, garbage);
+      const failing = new ConsoleStore({ file });
+      let err: unknown;
+      try {
+        failing.open();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DataError);
+      expect(exitCodeOf(err)).toBe(65);
+      expect((err as Error).message).toContain(`${file} is damaged (file is not a database`);
+      expect(fs.readFileSync(file).equals(garbage)).toBe(true);
+
+      const { lines, logger } = logged();
+      store = new ConsoleStore({ file, onDamaged: 'recover', logger });
+      store.open();
+      store.putAlert(alert(1));
+      expect(store.alertCount()).toBe(1);
+      const moved = corrupt(dir);
+      expect(moved).toHaveLength(1);
+      expect(fs.readFileSync(path.join(dir, moved[0]!)).equals(garbage)).toBe(true);
+      expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^CONSOLE DATABASE DAMAGED/), expect.stringMatching(/^CONSOLE DATABASE RECOVERED/)]);
+    });
+
+    it('a damaged index: the console keeps every alert and review it can still read', () => {
+      const dir = tempDir('earshot-console-damaged-');
+      const file = path.join(dir, 'console.db');
+      const s = open(file);
+      for (let i = 0; i < 400; i++) s.putAlert(alert(i));
+      s.setReview('e-7', { verdict: 'confirmed', note: 'patrol sent' }, Date.parse('2026-03-02T00:00:00Z'));
+      s.close();
+      // Overwrite the root page of an index of the alerts (the table itself stays readable).
+      const db = new Database(file);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      const root = db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'alerts_order'").pluck().get() as number;
+      db.close();
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, (root - 1) * pageSize);
+      fs.closeSync(fd);
+
+      const { lines, logger } = logged();
+      store = new ConsoleStore({ file, onDamaged: 'recover', logger });
+      store.open();
+      expect(store.alertCount()).toBe(400);
+      expect(store.getAlert('e-7')!.review).toMatchObject({ verdict: 'confirmed', note: 'patrol sent' });
+      expect(store.listAlerts({ limit: 3 }).map((a) => a.id)).toHaveLength(3);
+      expect(corrupt(dir)).toHaveLength(1);
+      expect(lines[1]).toMatchObject({ copied: { alerts: 400, reviews: 1 }, lost: [] });
+    });
   });
 });
