@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExitCode, exitCodeOf } from '../../agent/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 import { DataFolderLockedError, DataLock, LOCK_FILE, holderAlive, linuxProbe, type LockHolder, type ProcessProbe } from '../../agent/system/data-lock.js';
 
 const dirs: string[] = [];
@@ -39,12 +40,7 @@ describe('DataLock', () => {
     expect(held).toMatchObject({ pid: process.pid, bootId: 'boot-1', pidStart: '100' });
 
     const b = new DataLock({ dataDir: dir, probe: probe() });
-    let err: unknown;
-    try {
-      b.start();
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => b.start());
     expect(err).toBeInstanceOf(DataFolderLockedError);
     expect(exitCodeOf(err)).toBe(ExitCode.tempFail);
     expect(ExitCode.tempFail).toBe(75);

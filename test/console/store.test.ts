@@ -14,6 +14,7 @@ import { HqConsole, STORE_OPTIMIZE_INTERVAL_MS } from '../../agent/console/hq-co
 import { DataError, exitCodeOf } from '../../agent/errors.js';
 import { createLogger } from '../../agent/log.js';
 import { silentLogger } from '../../agent/silent-logger.js';
+import { thrownBy } from '../helpers/errors.js';
 import { ManualTimers } from '../helpers/manual-timers.js';
 import type { Alert } from '../../agent/console/types.js';
 import { tempDir, testConfig } from '../sync/helpers.js';
@@ -149,13 +150,7 @@ describe('ConsoleStore', () => {
       const file = path.join(dir, 'console.db');
       const garbage = Buffer.alloc(50_000, 7);
       fs.writeFileSync(file, garbage);
-      const failing = new ConsoleStore({ file });
-      let err: unknown;
-      try {
-        failing.open();
-      } catch (e) {
-        err = e;
-      }
+      const err = thrownBy(() => new ConsoleStore({ file }).open());
       expect(err).toBeInstanceOf(DataError);
       expect(exitCodeOf(err)).toBe(65);
       expect((err as Error).message).toContain(`${file} is damaged (file is not a database`);
