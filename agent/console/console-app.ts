@@ -13,6 +13,7 @@ import { HqConsole } from './hq-console.js';
 import { ConsoleServer } from './http-server.js';
 import { isLoopback, type ListenAddress } from './listen-address.js';
 import { readPasswordHash } from './password.js';
+import { Sessions } from './sessions.js';
 import { webFolder } from './static-files.js';
 
 export interface ConsoleAppOptions {
@@ -73,12 +74,14 @@ export async function startConsole(opts: ConsoleAppOptions): Promise<RunningCons
           ...(opts.clipIdleTimeoutMs ? { clipIdleTimeoutMs: opts.clipIdleTimeoutMs } : {}),
         });
   backend.start();
+  const keeper = backend.sessionKeeper;
   const server = new ConsoleServer({
     backend,
     listen: opts.listen,
     webDir: webFolder(),
     logger,
     ...(password ? { password } : {}),
+    sessions: new Sessions({ ...(keeper ? { keeper } : {}), ...(password ? { secret: `${password.salt}:${password.hash}` } : {}) }),
     ...(opts.timers ? { timers: opts.timers } : {}),
     ...(opts.heartbeatMs ? { heartbeatMs: opts.heartbeatMs } : {}),
   });

@@ -85,6 +85,17 @@ export const CONSOLE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alerts_label ON alerts (label, threat DESC, start_ms DESC);
     `,
   },
+  {
+    version: 3,
+    name: 'login sessions',
+    sql: `
+      -- Login sessions that outlive a restart: a digest of each token bound to the password (sessions.ts), never the token.
+      CREATE TABLE sessions (
+        digest    TEXT PRIMARY KEY NOT NULL,
+        until_ms  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations the file lacks; a newer file (a downgrade) is left as it is. */

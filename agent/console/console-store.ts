@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { hasDatabaseHeader, isCorruptionError, makeFolder, moveAside, quickCheck } from '../store/sqlite-open.js';
 import path from 'node:path';
 import { migrateConsole } from './console-schema.js';
+import type { SessionKeeper } from './sessions.js';
 import { deviceHealthFromJson, type DeviceStatus, type ParsedHealth } from './payloads.js';
 import type { Alert, AlertQuery, DeviceHealth, DeviceInfo, DeviceState, Review, Verdict } from './types.js';
 
@@ -35,7 +36,7 @@ export interface ConsoleStoreOptions {
 }
 
 /** The console's tables, in the order a recovery copies them. */
-const CONSOLE_TABLES = ['alerts', 'reviews', 'devices', 'health', 'clips', 'clip_wanted'] as const;
+const CONSOLE_TABLES = ['alerts', 'reviews', 'devices', 'health', 'clips', 'clip_wanted', 'sessions'] as const;
 
 interface AlertRow {
   body: string;
@@ -130,7 +131,7 @@ function prepareConnection(db: Database.Database): Database.Database {
   }
 }
 
-export class ConsoleStore {
+export class ConsoleStore implements SessionKeeper {
   private db?: Database.Database;
 
   constructor(private readonly opts: ConsoleStoreOptions) {}
@@ -210,6 +211,22 @@ export class ConsoleStore {
     }
     this.db = db;
     log?.error({ file, movedTo, copied, lost }, 'CONSOLE DATABASE RECOVERED: the damaged file is kept beside it; what could be read was copied into a fresh one');
+  }
+
+  loadSessions(nowMs: number): [digest: string, untilMs: number][] {
+    return (this.conn.prepare('SELECT digest, until_ms FROM sessions WHERE until_ms > ?').raw().all(Math.floor(nowMs)) as [string, number][]).map(([d, u]) => [d, u]);
+  }
+
+  saveSession(digest: string, untilMs: number): void {
+    this.conn.prepare('INSERT OR REPLACE INTO sessions (digest, until_ms) VALUES (?, ?)').run(digest, Math.floor(untilMs));
+  }
+
+  removeSession(digest: string): void {
+    this.conn.prepare('DELETE FROM sessions WHERE digest = ?').run(digest);
+  }
+
+  removeExpiredSessions(nowMs: number): void {
+    this.conn.prepare('DELETE FROM sessions WHERE until_ms <= ?').run(Math.floor(nowMs));
   }
 
   /** Refreshes the planner's statistics where they are stale (`PRAGMA optimize`; cheap when nothing changed). */

@@ -61,6 +61,8 @@ export function storedToAlert(s: StoredEvent): Alert {
 
 export class DeviceConsole extends EventEmitter<BackendEvents> implements ConsoleBackend {
   readonly canReview = false;
+  /** Read-only over the agent's data: login sessions stay in memory. */
+  readonly sessionKeeper = undefined;
   private reader?: EventReader;
   private timer?: TimerHandle;
   /** rev of the newest events seen, to announce new ones and higher revs. */

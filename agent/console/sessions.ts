@@ -1,13 +1,26 @@
 /**
- * Login sessions: random tokens held in memory (a console restart logs everyone out, which is
- * fine for a page kept open by a few people), each valid for `ttlMs` from login. Failed logins are
- * limited per client address so a password cannot be guessed at scrypt speed from the network.
+ * Login sessions: random tokens, each valid for `ttlMs` from login. Only a digest of each token is
+ * held, bound to the password (`secret`): a new password ends every session. With a `keeper` (the
+ * HQ console's SQLite) sessions outlive a console restart; without one (device mode) they live in
+ * memory. Failed logins are limited per client address so a password cannot be guessed at scrypt
+ * speed from the network.
  */
 import crypto from 'node:crypto';
 
 export const SESSION_COOKIE = 'earshot_session';
 
+/** Where sessions outlive the process; it only ever sees digests, never a token. */
+export interface SessionKeeper {
+  loadSessions(nowMs: number): [digest: string, untilMs: number][];
+  saveSession(digest: string, untilMs: number): void;
+  removeSession(digest: string): void;
+  removeExpiredSessions(nowMs: number): void;
+}
+
 export interface SessionOptions {
+  keeper?: SessionKeeper;
+  /** Binds the sessions to the password (its stored hash): tokens issued under another one are not valid. */
+  secret?: string;
   ttlMs?: number;
   clock?: () => number;
   /** Failed logins allowed per address per window. */
@@ -16,10 +29,29 @@ export interface SessionOptions {
 }
 
 export class Sessions {
+  /** digest of a token -> valid until (ms). */
   private readonly tokens = new Map<string, number>();
   private readonly failures = new Map<string, number[]>();
 
-  constructor(private readonly opts: SessionOptions = {}) {}
+  constructor(private readonly opts: SessionOptions = {}) {
+    for (const [digest, until] of this.keep(() => opts.keeper?.loadSessions(this.now())) ?? []) this.tokens.set(digest, until);
+  }
+
+  private digest(token: string): string {
+    return crypto
+      .createHash('sha256')
+      .update(`${this.opts.secret ?? ''}\0${token}`)
+      .digest('hex');
+  }
+
+  /** A keeper that fails (a full disk, a damaged file) costs persistence, never a login. */
+  private keep<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  }
 
   private now(): number {
     return (this.opts.clock ?? Date.now)();
@@ -37,23 +69,30 @@ export class Sessions {
   create(): string {
     this.prune();
     const token = crypto.randomBytes(32).toString('base64url');
-    this.tokens.set(token, this.now() + this.ttlMs);
+    const digest = this.digest(token);
+    const until = this.now() + this.ttlMs;
+    this.tokens.set(digest, until);
+    this.keep(() => this.opts.keeper?.saveSession(digest, until));
     return token;
   }
 
   valid(token: string | undefined): boolean {
     if (!token) return false;
-    const until = this.tokens.get(token);
+    const digest = this.digest(token);
+    const until = this.tokens.get(digest);
     if (until === undefined) return false;
     if (until <= this.now()) {
-      this.tokens.delete(token);
+      this.tokens.delete(digest);
       return false;
     }
     return true;
   }
 
   end(token: string | undefined): void {
-    if (token) this.tokens.delete(token);
+    if (!token) return;
+    const digest = this.digest(token);
+    this.tokens.delete(digest);
+    this.keep(() => this.opts.keeper?.removeSession(digest));
   }
 
   /** Whether `address` may try a password now. */
@@ -75,7 +114,8 @@ export class Sessions {
    */
   private prune(): void {
     const now = this.now();
-    for (const [token, until] of this.tokens) if (until <= now) this.tokens.delete(token);
+    for (const [digest, until] of this.tokens) if (until <= now) this.tokens.delete(digest);
+    this.keep(() => this.opts.keeper?.removeExpiredSessions(now));
     for (const address of [...this.failures.keys()]) this.recentFailures(address);
   }
 

@@ -108,6 +108,30 @@ describe('console security', () => {
     expect((await getJson(hq.url, '/api/status', { headers: { Cookie: session } })).status).toBe(401);
   });
 
+  it('a session outlives a console restart; a new password ends it', async () => {
+    const start = () => startConsole({ config: testConfig(dir, { url: 'mqtt://127.0.0.1:9' }), mode: 'hq', listen: { host: '127.0.0.1', port: 0 }, dataDir: consoleDir, version: 't', logger: silentLogger() });
+    let running = await start();
+    const session = (await post(running.url, '/api/login', { password: PASSWORD })).headers.get('set-cookie')!.split(';')[0]!;
+    await running.stop();
+    running = await start();
+    try {
+      expect((await getJson(running.url, '/api/status', { headers: { Cookie: session } })).status).toBe(200);
+    } finally {
+      await running.stop();
+    }
+    const changed = runEarshot(['-c', configFile, 'console', 'set-password'], { input: `${PASSWORD} but new\n` });
+    expect(changed.code, changed.stderr).toBe(0);
+    running = await start();
+    try {
+      expect((await getJson(running.url, '/api/status', { headers: { Cookie: session } })).status).toBe(401);
+      expect((await post(running.url, '/api/login', { password: `${PASSWORD} but new` })).status).toBe(200);
+    } finally {
+      await running.stop();
+      // The other tests' consoles start with the first password.
+      expect(runEarshot(['-c', configFile, 'console', 'set-password'], { input: `${PASSWORD}\n` }).code).toBe(0);
+    }
+  });
+
   it('refuses POSTs without the JSON type, without X-Earshot-Request, or from a foreign Origin (403)', async () => {
     const url = `${hq.url}/api/login`;
     const body = JSON.stringify({ password: PASSWORD });

@@ -5,7 +5,7 @@ import { postRefusal } from '../../agent/console/http-security.js';
 import { isLoopback, parseListen } from '../../agent/console/listen-address.js';
 import { parseEventMessage, parseHealthMessage, parseStatusMessage } from '../../agent/console/payloads.js';
 import { parseRange } from '../../agent/console/range.js';
-import { Sessions, cookieValue } from '../../agent/console/sessions.js';
+import { Sessions, cookieValue, type SessionKeeper } from '../../agent/console/sessions.js';
 import { checkShareGroup, classifyTopic } from '../../agent/console/topics.js';
 import { alertQuery, parseReview } from '../../agent/console/api-routes.js';
 
@@ -108,6 +108,45 @@ describe('sessions and POST rules', () => {
     s.failed('10.0.0.4');
     expect(s.held).toEqual({ sessions: 1, addresses: 1 });
     expect(s.valid(fresh)).toBe(true);
+  });
+
+  it('sessions kept by a keeper outlive the process, as digests bound to the password; a failing keeper costs no login', () => {
+    let now = 0;
+    const kept = new Map<string, number>();
+    const keeper: SessionKeeper = {
+      loadSessions: (t) => [...kept].filter(([, until]) => until > t),
+      saveSession: (d, until) => void kept.set(d, until),
+      removeSession: (d) => void kept.delete(d),
+      removeExpiredSessions: (t) => {
+        for (const [d, until] of kept) if (until <= t) kept.delete(d);
+      },
+    };
+    const first = new Sessions({ keeper, secret: 'salt-1:hash-1', ttlMs: 1000, clock: () => now });
+    const token = first.create();
+    const other = first.create();
+    expect(kept.size).toBe(2);
+    expect([...kept.keys()].some((d) => d.includes(token))).toBe(false); // only digests are kept
+    // A restart: the same keeper and password.
+    const again = new Sessions({ keeper, secret: 'salt-1:hash-1', ttlMs: 1000, clock: () => now });
+    expect([again.valid(token), again.valid(other), again.valid('forged')]).toEqual([true, true, false]);
+    again.end(other);
+    expect(kept.size).toBe(1);
+    // A new password ends every session.
+    expect(new Sessions({ keeper, secret: 'salt-2:hash-2', clock: () => now }).valid(token)).toBe(false);
+    now = 1000;
+    expect(new Sessions({ keeper, secret: 'salt-1:hash-1', clock: () => now }).valid(token)).toBe(false);
+    const broken: SessionKeeper = {
+      loadSessions: () => {
+        throw new Error('disk I/O error');
+      },
+      saveSession: () => {
+        throw new Error('database or disk is full');
+      },
+      removeSession: () => undefined,
+      removeExpiredSessions: () => undefined,
+    };
+    const s = new Sessions({ keeper: broken, clock: () => now });
+    expect(s.valid(s.create())).toBe(true);
   });
 
   it('refuses a POST without the JSON type, the header, or with another origin', () => {
