@@ -44,6 +44,14 @@ function isoParam(params: URLSearchParams, name: string): number | undefined {
   return ms;
 }
 
+/** `limit`: a whole number from 1 to `max`, or undefined when absent. */
+function limitParam(params: URLSearchParams, max: number): number | undefined {
+  const limit = params.get('limit');
+  if (limit === null || limit === '') return undefined;
+  if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > max) throw new HttpError(400, `limit=${limit}: expected a whole number from 1 to ${max}`);
+  return Number(limit);
+}
+
 export function alertQuery(params: URLSearchParams): AlertQuery {
   const q: AlertQuery = {};
   const label = params.get('label');
@@ -54,11 +62,8 @@ export function alertQuery(params: URLSearchParams): AlertQuery {
   if (since !== undefined) q.sinceMs = since;
   const until = isoParam(params, 'until');
   if (until !== undefined) q.untilMs = until;
-  const limit = params.get('limit');
-  if (limit !== null && limit !== '') {
-    if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_ALERT_LIMIT) throw new HttpError(400, `limit=${limit}: expected a whole number from 1 to ${MAX_ALERT_LIMIT}`);
-    q.limit = Number(limit);
-  }
+  const limit = limitParam(params, MAX_ALERT_LIMIT);
+  if (limit !== undefined) q.limit = limit;
   return q;
 }
 
@@ -68,10 +73,7 @@ export const MAX_HEALTH_LIMIT = 2016;
 /** `since` (ISO, default 24 h before now) and `limit` (1–2016, default 288: a day at the default 5 min) of a health history. */
 export function healthQuery(params: URLSearchParams, nowMs: number): { sinceMs: number; limit: number } {
   const sinceMs = isoParam(params, 'since') ?? nowMs - 24 * 3600 * 1000;
-  const limit = params.get('limit');
-  if (limit === null || limit === '') return { sinceMs, limit: DEFAULT_HEALTH_LIMIT };
-  if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > MAX_HEALTH_LIMIT) throw new HttpError(400, `limit=${limit}: expected a whole number from 1 to ${MAX_HEALTH_LIMIT}`);
-  return { sinceMs, limit: Number(limit) };
+  return { sinceMs, limit: limitParam(params, MAX_HEALTH_LIMIT) ?? DEFAULT_HEALTH_LIMIT };
 }
 
 /** The review body: `{verdict: "confirmed"|"false_alarm"|null, note?: string}`. */

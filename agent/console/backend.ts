@@ -5,7 +5,6 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { ClipResolution } from './clip-service.js';
-import type { SessionKeeper } from './sessions.js';
 import type { Alert, AlertQuery, BrokerState, ConsoleStatus, DeviceHealth, DeviceInfo, Verdict } from './types.js';
 
 export interface BackendEvents {
@@ -28,8 +27,6 @@ export interface ConsoleBackend extends Pick<EventEmitter<BackendEvents>, 'on' |
   /** Saves or (null) clears a review; undefined when the alert is unknown. */
   review(id: string, review: { verdict: Verdict; note: string } | null): Alert | undefined;
   clip(alert: Alert): Promise<ClipResolution>;
-  /** Where login sessions outlive a restart (HQ: its SQLite); absent: in memory only (device mode is read-only). */
-  readonly sessionKeeper?: SessionKeeper;
   /** Seconds of audio kept before an event in its clip (storage.clipPreSec), to mark the event on the spectrogram. */
   clipPreSec(alert: Alert): number;
 }

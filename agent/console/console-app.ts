@@ -74,7 +74,8 @@ export async function startConsole(opts: ConsoleAppOptions): Promise<RunningCons
           ...(opts.clipIdleTimeoutMs ? { clipIdleTimeoutMs: opts.clipIdleTimeoutMs } : {}),
         });
   backend.start();
-  const keeper = backend.sessionKeeper;
+  // Login sessions outlive a restart in the HQ console's SQLite; device mode is read-only over the agent's data, so they stay in memory there.
+  const keeper = backend instanceof HqConsole ? backend.store : undefined;
   const server = new ConsoleServer({
     backend,
     listen: opts.listen,

@@ -13,7 +13,7 @@ import { hasDatabaseHeader, isCorruptionError, makeFolder, moveAside, quickCheck
 import path from 'node:path';
 import { migrateConsole } from './console-schema.js';
 import type { SessionKeeper } from './sessions.js';
-import { deviceHealthFromJson, type DeviceStatus, type ParsedHealth } from './payloads.js';
+import { deviceHealthSamples, type DeviceStatus, type ParsedHealth } from './payloads.js';
 import type { Alert, AlertQuery, DeviceHealth, DeviceInfo, DeviceState, Review, Verdict } from './types.js';
 
 export type Arrival = 'new' | 'update' | 'duplicate' | 'stale';
@@ -139,20 +139,30 @@ export class ConsoleStore implements SessionKeeper {
   /** Prepared statements by SQL text: ingest runs the same few for every message. */
   private readonly statements = new Map<string, Database.Statement>();
 
-  private get conn(): { prepare(sql: string): Database.Statement; transaction: Database.Database['transaction'] } {
+  /** One transaction wrapper for the connection, made at open: each write runs its work in it (BEGIN IMMEDIATE). */
+  private inTransaction?: Database.Transaction<(work: () => unknown) => unknown>;
+
+  /** The statement for `sql`, prepared once per connection. */
+  private prepare(sql: string): Database.Statement {
     const db = this.db;
     if (!db) throw new Error('console store is not open');
-    return {
-      prepare: (sql) => {
-        let s = this.statements.get(sql);
-        if (!s) {
-          s = db.prepare(sql);
-          this.statements.set(sql, s);
-        }
-        return s;
-      },
-      transaction: db.transaction.bind(db),
-    };
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** `work` in one immediate transaction (one commit). */
+  private transact<T>(work: () => T): T {
+    if (!this.inTransaction) throw new Error('console store is not open');
+    return this.inTransaction.immediate(work) as T;
+  }
+
+  private use(db: Database.Database): void {
+    this.db = db;
+    this.inTransaction = db.transaction((work: () => unknown) => work());
   }
 
   open(): void {
@@ -166,7 +176,7 @@ export class ConsoleStore implements SessionKeeper {
       db = new Database(file);
       const damage = quickCheck(db);
       if (damage === undefined) {
-        this.db = prepareConnection(db);
+        this.use(prepareConnection(db));
         return;
       }
       db.close();
@@ -209,24 +219,24 @@ export class ConsoleStore implements SessionKeeper {
     } catch (err) {
       lost.push(`every table (${(err as Error).message})`);
     }
-    this.db = db;
+    this.use(db);
     log?.error({ file, movedTo, copied, lost }, 'CONSOLE DATABASE RECOVERED: the damaged file is kept beside it; what could be read was copied into a fresh one');
   }
 
   loadSessions(nowMs: number): [digest: string, untilMs: number][] {
-    return (this.conn.prepare('SELECT digest, until_ms FROM sessions WHERE until_ms > ?').raw().all(Math.floor(nowMs)) as [string, number][]).map(([d, u]) => [d, u]);
+    return (this.prepare('SELECT digest, until_ms FROM sessions WHERE until_ms > ?').raw().all(Math.floor(nowMs)) as [string, number][]).map(([d, u]) => [d, u]);
   }
 
   saveSession(digest: string, untilMs: number): void {
-    this.conn.prepare('INSERT OR REPLACE INTO sessions (digest, until_ms) VALUES (?, ?)').run(digest, Math.floor(untilMs));
+    this.prepare('INSERT OR REPLACE INTO sessions (digest, until_ms) VALUES (?, ?)').run(digest, Math.floor(untilMs));
   }
 
   removeSession(digest: string): void {
-    this.conn.prepare('DELETE FROM sessions WHERE digest = ?').run(digest);
+    this.prepare('DELETE FROM sessions WHERE digest = ?').run(digest);
   }
 
   removeExpiredSessions(nowMs: number): void {
-    this.conn.prepare('DELETE FROM sessions WHERE until_ms <= ?').run(Math.floor(nowMs));
+    this.prepare('DELETE FROM sessions WHERE until_ms <= ?').run(Math.floor(nowMs));
   }
 
   /** Refreshes the planner's statistics where they are stale (`PRAGMA optimize`; cheap when nothing changed). */
@@ -238,12 +248,12 @@ export class ConsoleStore implements SessionKeeper {
     this.statements.clear();
     this.db?.close();
     this.db = undefined;
+    this.inTransaction = undefined;
   }
 
   /** Stores an alert unless a rev at least as high is already there; returns what it was and the stored alert. */
   putAlert(alert: Alert): { arrival: Arrival; alert?: Alert } {
-    const db = this.conn;
-    return db.transaction(() => this.storeAlert(alert)).immediate();
+    return this.transact(() => this.storeAlert(alert));
   }
 
   /**
@@ -251,21 +261,17 @@ export class ConsoleStore implements SessionKeeper {
    * transaction, so each message is one commit.
    */
   putEvent(alert: Alert, nowMs: number): { arrival: Arrival; alert?: Alert; device: DeviceInfo } {
-    const db = this.conn;
-    return db
-      .transaction(() => {
-        const stored = this.storeAlert(alert);
-        return { ...stored, device: this.storeTouch(alert.device, nowMs, alert.location) };
-      })
-      .immediate();
+    return this.transact(() => {
+      const stored = this.storeAlert(alert);
+      return { ...stored, device: this.storeTouch(alert.device, nowMs, alert.location) };
+    });
   }
 
   private storeAlert(alert: Alert): { arrival: Arrival; alert?: Alert } {
-    const db = this.conn;
-    const old = db.prepare('SELECT rev FROM alerts WHERE id = ?').pluck().get(alert.id) as number | undefined;
+    const old = this.prepare('SELECT rev FROM alerts WHERE id = ?').pluck().get(alert.id) as number | undefined;
     if (old !== undefined && alert.rev <= old) return { arrival: alert.rev === old ? 'duplicate' : 'stale' } as const;
     const { review: _review, ...body } = alert;
-    db.prepare(
+    this.prepare(
       `INSERT INTO alerts (id, device, label, threat, start_ms, rev, received_ms, body) VALUES (@id, @device, @label, @threat, @start, @rev, @received, @body)
        ON CONFLICT (id) DO UPDATE SET device = excluded.device, label = excluded.label, threat = excluded.threat, start_ms = excluded.start_ms,
          rev = excluded.rev, received_ms = excluded.received_ms, body = excluded.body`,
@@ -283,7 +289,7 @@ export class ConsoleStore implements SessionKeeper {
   }
 
   getAlert(id: string): Alert | undefined {
-    const row = this.conn.prepare(`${ALERT_SELECT} WHERE a.id = ?`).get(id) as AlertRow | undefined;
+    const row = this.prepare(`${ALERT_SELECT} WHERE a.id = ?`).get(id) as AlertRow | undefined;
     return row && rowToAlert(row);
   }
 
@@ -299,26 +305,23 @@ export class ConsoleStore implements SessionKeeper {
 
   private alertRows(q: AlertQuery): AlertRow[] {
     const { sql, params } = alertListQuery(q);
-    return this.conn.prepare(sql).all(params) as AlertRow[];
+    return this.prepare(sql).all(params) as AlertRow[];
   }
 
   /** Saves (or with null, clears) the review of an alert; undefined when the alert is unknown. */
   setReview(id: string, review: Omit<Review, 'at'> | null, nowMs: number): Alert | undefined {
-    const db = this.conn;
-    return db
-      .transaction(() => {
-        if (db.prepare('SELECT 1 FROM alerts WHERE id = ?').get(id) === undefined) return undefined;
-        if (review === null) db.prepare('DELETE FROM reviews WHERE alert_id = ?').run(id);
-        else
-          db.prepare('INSERT INTO reviews (alert_id, verdict, note, at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note, at_ms = excluded.at_ms').run(
-            id,
-            review.verdict,
-            review.note,
-            Math.floor(nowMs),
-          );
-        return this.getAlert(id);
-      })
-      .immediate();
+    return this.transact(() => {
+      if (this.prepare('SELECT 1 FROM alerts WHERE id = ?').get(id) === undefined) return undefined;
+      if (review === null) this.prepare('DELETE FROM reviews WHERE alert_id = ?').run(id);
+      else
+        this.prepare('INSERT INTO reviews (alert_id, verdict, note, at_ms) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET verdict = excluded.verdict, note = excluded.note, at_ms = excluded.at_ms').run(
+          id,
+          review.verdict,
+          review.note,
+          Math.floor(nowMs),
+        );
+      return this.getAlert(id);
+    });
   }
 
   /** Every reviewed alert, oldest review first (export-reviews). */
@@ -326,8 +329,7 @@ export class ConsoleStore implements SessionKeeper {
     let after = -1;
     let afterId = '';
     for (;;) {
-      const rows = this.conn
-        .prepare(`${ALERT_SELECT} WHERE r.alert_id IS NOT NULL AND (r.at_ms, a.id) > (?, ?) ORDER BY r.at_ms, a.id LIMIT 500`)
+      const rows = this.prepare(`${ALERT_SELECT} WHERE r.alert_id IS NOT NULL AND (r.at_ms, a.id) > (?, ?) ORDER BY r.at_ms, a.id LIMIT 500`)
         .all(after, afterId) as AlertRow[];
       for (const row of rows) {
         const a = rowToAlert(row);
@@ -340,15 +342,15 @@ export class ConsoleStore implements SessionKeeper {
   }
 
   alertCount(): number {
-    return this.conn.prepare('SELECT count(*) FROM alerts').pluck().get() as number;
+    return this.prepare('SELECT count(*) FROM alerts').pluck().get() as number;
   }
 
   private deviceRow(device: string): DeviceRow | undefined {
-    return this.conn.prepare('SELECT * FROM devices WHERE device = ?').get(device) as DeviceRow | undefined;
+    return this.prepare('SELECT * FROM devices WHERE device = ?').get(device) as DeviceRow | undefined;
   }
 
   private ensureDevice(device: string): void {
-    this.conn.prepare("INSERT INTO devices (device, state) VALUES (?, 'unknown') ON CONFLICT (device) DO NOTHING").run(device);
+    this.prepare("INSERT INTO devices (device, state) VALUES (?, 'unknown') ON CONFLICT (device) DO NOTHING").run(device);
   }
 
   getDevice(device: string): DeviceInfo | undefined {
@@ -357,7 +359,7 @@ export class ConsoleStore implements SessionKeeper {
   }
 
   devices(): DeviceInfo[] {
-    return (this.conn.prepare('SELECT * FROM devices ORDER BY device').all() as DeviceRow[]).map(rowToDevice);
+    return (this.prepare('SELECT * FROM devices ORDER BY device').all() as DeviceRow[]).map(rowToDevice);
   }
 
   /**
@@ -365,57 +367,47 @@ export class ConsoleStore implements SessionKeeper {
    * offline status (often the Last Will, or retained from long ago) says nothing about when.
    */
   putStatus(device: string, status: DeviceStatus, nowMs: number): DeviceInfo {
-    const db = this.conn;
-    return db
-      .transaction(() => {
-        this.ensureDevice(device);
-        db.prepare(
-          `UPDATE devices SET state = @state, version = coalesce(@version, version), started_at = coalesce(@startedAt, started_at),
-             last_seen_ms = CASE WHEN @state = 'online' THEN max(coalesce(last_seen_ms, 0), @now) ELSE last_seen_ms END
-           WHERE device = @device`,
-        ).run({ device, state: status.state, version: status.version ?? null, startedAt: status.startedAt ?? null, now: Math.floor(nowMs) });
-        return rowToDevice(this.deviceRow(device)!);
-      })
-      .immediate();
+    return this.transact(() => {
+      this.ensureDevice(device);
+      this.prepare(
+        `UPDATE devices SET state = @state, version = coalesce(@version, version), started_at = coalesce(@startedAt, started_at),
+           last_seen_ms = CASE WHEN @state = 'online' THEN max(coalesce(last_seen_ms, 0), @now) ELSE last_seen_ms END
+         WHERE device = @device`,
+      ).run({ device, state: status.state, version: status.version ?? null, startedAt: status.startedAt ?? null, now: Math.floor(nowMs) });
+      return rowToDevice(this.deviceRow(device)!);
+    });
   }
 
   /** A health sample: the device's last health, its position if it says, and one history row (the oldest beyond the bound go). */
   putHealth(device: string, parsed: ParsedHealth, raw: string, nowMs: number): DeviceInfo {
-    const db = this.conn;
     const atMs = Math.min(Date.parse(parsed.health.at), nowMs);
-    return db
-      .transaction(() => {
-        this.ensureDevice(device);
-        db.prepare(
-          `UPDATE devices SET health = @health, location = coalesce(@location, location), last_seen_ms = max(coalesce(last_seen_ms, 0), @at) WHERE device = @device`,
-        ).run({ device, health: JSON.stringify(parsed.health), location: parsed.location ? JSON.stringify(parsed.location) : null, at: Math.floor(atMs) });
-        db.prepare('INSERT INTO health (device, at_ms, data) VALUES (?, ?, ?)').run(device, Math.floor(atMs), raw);
-        const keep = this.opts.healthPerDevice ?? 2016;
-        db.prepare('DELETE FROM health WHERE device = @device AND id < (SELECT id FROM health WHERE device = @device ORDER BY id DESC LIMIT 1 OFFSET @skip)').run({ device, skip: keep - 1 });
-        return rowToDevice(this.deviceRow(device)!);
-      })
-      .immediate();
+    return this.transact(() => {
+      this.ensureDevice(device);
+      this.prepare(
+        `UPDATE devices SET health = @health, location = coalesce(@location, location), last_seen_ms = max(coalesce(last_seen_ms, 0), @at) WHERE device = @device`,
+      ).run({ device, health: JSON.stringify(parsed.health), location: parsed.location ? JSON.stringify(parsed.location) : null, at: Math.floor(atMs) });
+      this.prepare('INSERT INTO health (device, at_ms, data) VALUES (?, ?, ?)').run(device, Math.floor(atMs), raw);
+      const keep = this.opts.healthPerDevice ?? 2016;
+      this.prepare('DELETE FROM health WHERE device = @device AND id < (SELECT id FROM health WHERE device = @device ORDER BY id DESC LIMIT 1 OFFSET @skip)').run({ device, skip: keep - 1 });
+      return rowToDevice(this.deviceRow(device)!);
+    });
   }
 
   /** A device's health samples since `sinceMs`, the newest `limit` of them, oldest first; undefined for an unknown device. */
   healthHistory(device: string, sinceMs: number, limit: number): DeviceHealth[] | undefined {
     if (!this.deviceRow(device)) return undefined;
-    const rows = this.conn.prepare('SELECT data FROM health WHERE device = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?').pluck().all(device, Math.floor(sinceMs), limit) as string[];
-    return rows
-      .reverse()
-      .map(deviceHealthFromJson)
-      .filter((h): h is DeviceHealth => h !== undefined);
+    const rows = this.prepare('SELECT data FROM health WHERE device = ? AND at_ms >= ? ORDER BY id DESC LIMIT ?').pluck().all(device, Math.floor(sinceMs), limit) as string[];
+    return deviceHealthSamples(rows.reverse());
   }
 
   /** An event arrived from the device: it is alive now; its position, if it says. */
   touchDevice(device: string, nowMs: number, location?: { lat: number; lon: number }): DeviceInfo {
-    return this.conn.transaction(() => this.storeTouch(device, nowMs, location)).immediate();
+    return this.transact(() => this.storeTouch(device, nowMs, location));
   }
 
   private storeTouch(device: string, nowMs: number, location?: { lat: number; lon: number }): DeviceInfo {
-    const db = this.conn;
     this.ensureDevice(device);
-    db.prepare('UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), @now), location = coalesce(@location, location) WHERE device = @device').run({
+    this.prepare('UPDATE devices SET last_seen_ms = max(coalesce(last_seen_ms, 0), @now), location = coalesce(@location, location) WHERE device = @device').run({
       device,
       now: Math.floor(nowMs),
       location: location ? JSON.stringify(location) : null,
@@ -424,33 +416,32 @@ export class ConsoleStore implements SessionKeeper {
   }
 
   cachedClip(sha256: string): CachedClipRow | undefined {
-    return this.conn.prepare('SELECT sha256, format, bytes FROM clips WHERE sha256 = ?').get(sha256) as CachedClipRow | undefined;
+    return this.prepare('SELECT sha256, format, bytes FROM clips WHERE sha256 = ?').get(sha256) as CachedClipRow | undefined;
   }
 
   putCachedClip(clip: CachedClipRow, nowMs: number): void {
-    this.conn.prepare('INSERT OR REPLACE INTO clips (sha256, format, bytes, cached_ms) VALUES (?, ?, ?, ?)').run(clip.sha256, clip.format, clip.bytes, Math.floor(nowMs));
+    this.prepare('INSERT OR REPLACE INTO clips (sha256, format, bytes, cached_ms) VALUES (?, ?, ?, ?)').run(clip.sha256, clip.format, clip.bytes, Math.floor(nowMs));
   }
 
   forgetCachedClip(sha256: string): void {
-    this.conn.prepare('DELETE FROM clips WHERE sha256 = ?').run(sha256);
+    this.prepare('DELETE FROM clips WHERE sha256 = ?').run(sha256);
   }
 
   /** Remembers that the clip of an alert is wanted (its device was offline or busy). */
   wantClip(alertId: string, device: string, nowMs: number, lastError?: string): void {
-    this.conn
-      .prepare('INSERT INTO clip_wanted (alert_id, device, since_ms, last_error) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET last_error = excluded.last_error')
+    this.prepare('INSERT INTO clip_wanted (alert_id, device, since_ms, last_error) VALUES (?, ?, ?, ?) ON CONFLICT (alert_id) DO UPDATE SET last_error = excluded.last_error')
       .run(alertId, device, Math.floor(nowMs), lastError ?? null);
   }
 
   unwantClip(alertId: string): void {
-    this.conn.prepare('DELETE FROM clip_wanted WHERE alert_id = ?').run(alertId);
+    this.prepare('DELETE FROM clip_wanted WHERE alert_id = ?').run(alertId);
   }
 
   wantedClips(device: string): string[] {
-    return this.conn.prepare('SELECT alert_id FROM clip_wanted WHERE device = ? ORDER BY since_ms').pluck().all(device) as string[];
+    return this.prepare('SELECT alert_id FROM clip_wanted WHERE device = ? ORDER BY since_ms').pluck().all(device) as string[];
   }
 
   isClipWanted(alertId: string): boolean {
-    return this.conn.prepare('SELECT 1 FROM clip_wanted WHERE alert_id = ?').get(alertId) !== undefined;
+    return this.prepare('SELECT 1 FROM clip_wanted WHERE alert_id = ?').get(alertId) !== undefined;
   }
 }

@@ -20,7 +20,7 @@ import type { BackendEvents, ConsoleBackend } from './backend.js';
 import type { ClipResolution } from './clip-service.js';
 import type { Alert, AlertQuery, ConsoleStatus, DeviceHealth, DeviceInfo } from './types.js';
 import { DEFAULT_ALERT_LIMIT, MAX_ALERT_LIMIT } from './console-store.js';
-import { deviceHealthFromJson } from './payloads.js';
+import { deviceHealthFromJson, deviceHealthSamples } from './payloads.js';
 
 /** Newest events looked at for a list (device mode sorts threats first among them). */
 const WINDOW = 5000;
@@ -61,8 +61,6 @@ export function storedToAlert(s: StoredEvent): Alert {
 
 export class DeviceConsole extends EventEmitter<BackendEvents> implements ConsoleBackend {
   readonly canReview = false;
-  /** Read-only over the agent's data: login sessions stay in memory. */
-  readonly sessionKeeper = undefined;
   private reader?: EventReader;
   private timer?: TimerHandle;
   /** rev of the newest events seen, to announce new ones and higher revs. */
@@ -129,10 +127,7 @@ export class DeviceConsole extends EventEmitter<BackendEvents> implements Consol
 
   healthHistory(device: string, sinceMs: number, limit: number): DeviceHealth[] | undefined {
     if (device !== this.opts.config.device.id) return undefined;
-    return this.db.sync
-      .healthSince(sinceMs, limit)
-      .map(deviceHealthFromJson)
-      .filter((h): h is DeviceHealth => h !== undefined);
+    return deviceHealthSamples(this.db.sync.healthSince(sinceMs, limit));
   }
 
   devices(): DeviceInfo[] {

@@ -161,10 +161,6 @@ export class HqConsole extends EventEmitter<BackendEvents> implements ConsoleBac
     this.store = undefined;
   }
 
-  get sessionKeeper(): ConsoleStore | undefined {
-    return this.store;
-  }
-
   private get db(): ConsoleStore {
     if (!this.store) throw new Error('console not started');
     return this.store;

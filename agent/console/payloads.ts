@@ -177,3 +177,8 @@ export function deviceHealthFromJson(text: string | undefined): DeviceHealth | u
   if (typeof h.soundLevelDbfs === 'number') out.soundLevelDbfs = h.soundLevelDbfs;
   return out;
 }
+
+/** Stored health samples as the page shows them, in the given order; a text that is not a sample is left out. */
+export function deviceHealthSamples(texts: readonly string[]): DeviceHealth[] {
+  return texts.map(deviceHealthFromJson).filter((h): h is DeviceHealth => h !== undefined);
+}
